@@ -1,0 +1,90 @@
+// One seeded random generator for the whole course, and fixed-chunk parallel Monte Carlo.
+//
+// Rng is xoshiro256** seeded through SplitMix64 from a (seed, stream) pair. Parallel work is split
+// into fixed chunks; chunk c draws from Rng(seed, c) and partial results are combined in chunk
+// order, so every result is bitwise the same for any number of threads.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "course/types.hpp"
+
+namespace course {
+
+class Rng {
+ public:
+  using result_type = std::uint64_t;
+
+  explicit Rng(std::uint64_t seed = 0, std::uint64_t stream = 0);
+
+  // 64 random bits (UniformRandomBitGenerator, so std::shuffle etc. accept an Rng).
+  result_type operator()();
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~result_type{0}; }
+
+  // Uniform on [0, 1) with 53 random bits.
+  double uniform();
+  // Uniform on [a, b).
+  double uniform(double a, double b) { return a + (b - a) * uniform(); }
+  // Standard normal N(0, 1) by the Marsaglia polar method.
+  double normal();
+  // Uniform integer in [0, n), unbiased.
+  std::uint64_t below(std::uint64_t n);
+  // Bernoulli(p).
+  bool bernoulli(double p) { return uniform() < p; }
+
+  // A rows x cols matrix of independent N(0, 1) draws (filled column by column).
+  template <class Scalar>
+  Mat<Scalar> normal_matrix(Index rows, Index cols) {
+    Mat<Scalar> m(rows, cols);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i) m(i, j) = static_cast<Scalar>(normal());
+    return m;
+  }
+  // A rows x cols matrix of independent U(a, b) draws.
+  template <class Scalar>
+  Mat<Scalar> uniform_matrix(Index rows, Index cols, double a, double b) {
+    Mat<Scalar> m(rows, cols);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i) m(i, j) = static_cast<Scalar>(uniform(a, b));
+    return m;
+  }
+
+  // Fisher-Yates shuffle (portable: the same permutation on every platform).
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+
+ private:
+  std::uint64_t s_[4];
+  double cached_normal_ = 0.0;
+  bool has_cached_normal_ = false;
+};
+
+// Splits the items [0, n) into consecutive chunks of `chunk` items. Chunk c is processed by
+// f(rng, begin, end) with its own Rng(seed, c); the partial results come back in chunk order.
+// OpenMP runs the chunks in parallel; the result does not depend on the thread count.
+template <class F>
+auto parallel_chunks(Index n, Index chunk, std::uint64_t seed, F f) {
+  using Partial = decltype(f(std::declval<Rng&>(), Index{0}, Index{0}));
+  const Index chunks = n <= 0 ? 0 : (n + chunk - 1) / chunk;
+  std::vector<Partial> partial(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index c = 0; c < chunks; ++c) {
+    Rng rng(seed, static_cast<std::uint64_t>(c));
+    const Index begin = c * chunk;
+    partial[static_cast<std::size_t>(c)] = f(rng, begin, std::min(n, begin + chunk));
+  }
+  return partial;
+}
+
+// Sets the number of threads for OpenMP and for Eigen (0 keeps the default: all cores).
+void set_threads(int threads);
+
+}  // namespace course

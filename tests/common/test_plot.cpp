@@ -1,0 +1,67 @@
+// Figures always leave a stand-alone gnuplot script and its data; with gnuplot, a PNG too.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "check_test.hpp"
+#include "course/plot.hpp"
+
+using namespace course;
+using namespace course::plot;
+namespace fs = std::filesystem;
+
+namespace {
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(plot)
+
+BOOST_AUTO_TEST_CASE(a_figure_writes_gp_and_dat_and_renders_png_when_gnuplot_exists) {
+  const fs::path out = fs::temp_directory_path() / ("course-plot-" + std::to_string(::getpid()));
+  {
+    Figures figs(out, "99", true);
+    Panel p;
+    p.title = "error vs k";
+    p.logy = true;
+    p.series.push_back(lines("train", {1, 2, 3}, {1.0, 0.1, 0.01}));
+    p.series.push_back(hline("bound", 0.05, 1, 3));
+    Figure f;
+    f.title = "a test figure";
+    f.panels = {p, p};
+    figs.draw("curve", f);
+    Montage m;
+    m.image_rows = m.image_cols = 2;
+    m.rows = {{VecD::Constant(4, 0.2), VecD::Constant(4, 0.9)}};
+    m.row_labels = {"row"};
+    figs.draw("grid", m);
+  }
+  const fs::path dir = out / "ch99";
+  BOOST_TEST(fs::exists(dir / "curve.gp"));
+  BOOST_TEST(fs::exists(dir / "curve.dat"));
+  const std::string gp = slurp(dir / "curve.gp");
+  BOOST_TEST(gp.find("set multiplot layout 1,2") != std::string::npos);
+  BOOST_TEST(gp.find("set logscale y") != std::string::npos);
+  BOOST_TEST(gp.find("'curve.dat' index 3") != std::string::npos);  // 4 series in 2 panels
+  BOOST_TEST(slurp(dir / "curve.dat").find("0.01") != std::string::npos);
+  BOOST_TEST(slurp(dir / "grid.dat").find("0.2 0.2 1 1 0.9 0.9") != std::string::npos);  // 2 images, a 2-pixel white gap
+  if (gnuplot_available()) {
+    BOOST_TEST(fs::file_size(dir / "curve.png") > 1000u);
+    BOOST_TEST(fs::file_size(dir / "grid.png") > 100u);
+  }
+  fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(no_plots_writes_nothing) {
+  const fs::path out = fs::temp_directory_path() / ("course-noplot-" + std::to_string(::getpid()));
+  Figures figs(out, "98", false);
+  figs.draw("x", Figure{});
+  BOOST_TEST(!fs::exists(out));
+  BOOST_TEST(figs.written().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
