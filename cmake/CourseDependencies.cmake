@@ -27,3 +27,9 @@ endif()
 
 find_package(Python3 QUIET COMPONENTS Interpreter)
 course_require(Python3_Interpreter_FOUND "Python 3 (for the exercise generator and grader)" python3)
+
+# ccache, when installed, makes rebuilds (and the grader's builds of many submissions) cheap.
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()

@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "01_linear_ae_pca/checks.hpp"
-#include "course/cli.hpp"
+#include "course/chapter.hpp"
 #include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
@@ -137,12 +137,7 @@ int main(int argc, char** argv) {
               << 100.0 * lambda.head(k).sum() / lambda.sum() << " %\n";
 
     // ---- 4. Figures ----------------------------------------------------------------------------
-    plot::Figures figs(opt.out, "01", opt.plots, [&] {
-      std::vector<std::string> f;
-      if (opt.pdf) f.push_back("pdf");
-      if (opt.svg) f.push_back("svg");
-      return f;
-    }());
+    plot::Figures figs = make_figures(opt);
     using plot::Panel;
     auto angle_panel = [](std::string title, const LinearAeRun& run) {
       Panel p;
@@ -220,12 +215,6 @@ int main(int argc, char** argv) {
       rec.row_labels = {"test image", "PCA", "linear AE"};
       figs.draw("reconstructions", rec);
     }
-    if (!figs.written().empty()) {
-      std::cout << "\nFigures written:\n";
-      for (const auto& f : figs.written()) std::cout << "  " << f.string() << "\n";
-    }
-    const int failed = table.failures() + real.failures();
-    if (failed) std::cout << "\n" << failed << " check(s) FAILED\n";
-    return failed ? exit_code::check_failed : exit_code::ok;
+    return finish_chapter(figs, {&table, &real});
   });
 }
