@@ -34,7 +34,14 @@ inline Problem make_problem(std::uint64_t seed = 1, Index n = 2000) {
 // Wrong formula it rejects: forgetting to centre (SVD of X instead of Xc) tilts the subspace.
 inline CheckRow check_eq_1_1_subspace(const Problem& p) {
   const Pca pca = pca_via_svd(p.X, p.k);
-  const double angle = principal_angles(pca.components, top_eigenvectors(p.eig, p.k)).maxCoeff();
+  const MatD U = top_eigenvectors(p.eig, p.k);
+  if (pca.components.rows() != U.rows() || pca.components.cols() != U.cols()) {
+    CheckRow r = check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, NAN);
+    r.detail = "components are " + std::to_string(pca.components.rows()) + "x" + std::to_string(pca.components.cols()) +
+               ", expected d x k = " + std::to_string(U.rows()) + "x" + std::to_string(U.cols());
+    return r;
+  }
+  const double angle = principal_angles(pca.components, U).maxCoeff();
   return check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, angle, 1e-8);
 }
 
@@ -87,11 +94,13 @@ inline CheckRow check_eq_1_3_loss(const Problem& p, const Weights& w) {
 inline CheckRow check_eq_1_4_gradient(const Problem& p, Weights w) {
   const LinearAeGradient g = linear_ae_gradient(p.Xc, w.W_enc, w.W_dec);
   const MatD gE = g.W_enc, gD = g.W_dec;
-  if (gE.rows() != w.W_enc.rows() || gE.cols() != w.W_enc.cols() || gD.rows() != w.W_dec.rows() ||
-      gD.cols() != w.W_dec.cols()) {
+  try {
+    require_same_shape(gE, w.W_enc, "dL/dW_enc", "W_enc");
+    require_same_shape(gD, w.W_dec, "dL/dW_dec", "W_dec");
+  } catch (const std::invalid_argument& e) {
     CheckRow r = check_identity("1.4", "dL/dW_enc, dL/dW_dec vs central differences", 0.0, NAN);
-    r.detail = "gradient shapes " + std::to_string(gE.rows()) + "x" + std::to_string(gE.cols()) + " and " +
-               std::to_string(gD.rows()) + "x" + std::to_string(gD.cols()) + " do not match the weights";
+    r.kind = "gradient";
+    r.detail = std::string("wrong shape: ") + e.what() + " (a transposed matrix?)";
     return r;
   }
   return check_gradient("1.4", "dL/dW_enc, dL/dW_dec vs central differences",
@@ -110,7 +119,7 @@ inline TrainedAe train_on_problem(const Problem& p, int iterations = 3000) {
   const VecD lambda = eigenvalues_decreasing(p.eig);
   t.U = top_eigenvectors(p.eig, p.k);
   t.eckart_young = lambda.tail(lambda.size() - p.k).sum();
-  t.run = train_linear_ae(p.Xc, p.k, iterations, 0.3 / lambda(0), 3, t.U, 100);
+  t.run = train_linear_ae(p.Xc, p.k, iterations, 0.3 / lambda(0), 3, t.U, 20);
   return t;
 }
 inline CheckRow check_eq_1_5_subspace(const TrainedAe& t) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "course/error.hpp"
 #include "course/exercises/ch01_linear_ae_pca.hpp"
 #include "course/rng.hpp"
 
@@ -47,6 +48,8 @@ inline LinearAeRun train_linear_ae(const MatD& Xc, Index k, int iterations, doub
     }
     if (it == iterations) break;
     const LinearAeGradient g = linear_ae_gradient(Xc, run.W_enc, run.W_dec);
+    require_same_shape(g.W_enc, run.W_enc, "dL/dW_enc", "W_enc");
+    require_same_shape(g.W_dec, run.W_dec, "dL/dW_dec", "W_dec");
     run.W_enc -= lr * g.W_enc;
     run.W_dec -= lr * g.W_dec;
   }

@@ -162,11 +162,11 @@ int main(int argc, char** argv) {
       p.title = std::move(title);
       p.xlabel = "gradient-descent iteration";
       p.ylabel = "mean squared reconstruction error 2L";
-      p.logy = true;
+      p.yrange = std::make_pair(0.9 * ey, 1.6 * ey);  // zoomed on the approach to the bound
       std::vector<double> e;
       for (double l : run.loss) e.push_back(2.0 * l);
       p.series.push_back(plot::lines("linear AE", run.iteration, e));
-      p.series.push_back(plot::hline("Eckart-Young: sum of discarded eigenvalues", ey, 0, run.iteration.back()));
+      p.series.push_back(plot::hline("Eckart-Young: sum of discarded eigenvalues", ey, 0, run.iteration.back(), "dt 2 lw 2 lc rgb '#000000'"));
       return p;
     };
     figs.draw("reconstruction_error", plot::Figure{"Reconstruction error falls to the Eckart-Young bound",

@@ -46,4 +46,14 @@ BOOST_AUTO_TEST_CASE(parallel_chunks_are_in_chunk_order_for_any_thread_count) {
   BOOST_TEST(one == two);
 }
 
+BOOST_AUTO_TEST_CASE(an_exception_in_a_chunk_is_rethrown_not_fatal) {
+  // A stub's NotImplemented inside a parallel sampler must fail the test, not terminate.
+  set_threads(2);
+  BOOST_CHECK_THROW(monte_carlo(100000, 1, [](Rng& r) -> double {
+                      if (r.uniform() < 2.0) throw std::runtime_error("from a sampler");
+                      return 0.0;
+                    }),
+                    std::runtime_error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include "course/types.hpp"
@@ -75,12 +76,22 @@ auto parallel_chunks(Index n, Index chunk, std::uint64_t seed, F f) {
   using Partial = decltype(f(std::declval<Rng&>(), Index{0}, Index{0}));
   const Index chunks = n <= 0 ? 0 : (n + chunk - 1) / chunk;
   std::vector<Partial> partial(static_cast<std::size_t>(chunks));
+  // An exception may not leave an OpenMP region (it would terminate the program), so each chunk
+  // keeps its own, and the first one in chunk order is rethrown after the loop: a student's
+  // NotImplemented inside a sampler fails the test cleanly.
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(chunks));
 #pragma omp parallel for schedule(dynamic, 1)
   for (Index c = 0; c < chunks; ++c) {
-    Rng rng(seed, static_cast<std::uint64_t>(c));
-    const Index begin = c * chunk;
-    partial[static_cast<std::size_t>(c)] = f(rng, begin, std::min(n, begin + chunk));
+    try {
+      Rng rng(seed, static_cast<std::uint64_t>(c));
+      const Index begin = c * chunk;
+      partial[static_cast<std::size_t>(c)] = f(rng, begin, std::min(n, begin + chunk));
+    } catch (...) {
+      errors[static_cast<std::size_t>(c)] = std::current_exception();
+    }
   }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
   return partial;
 }
 
