@@ -19,6 +19,14 @@ using KlGradientFn = std::function<MatD(double rho, const MatD& H, double beta)>
 using SubgradientFn = std::function<MatD(const MatD& H, double lambda)>;
 using MaskFn = std::function<MatD(Index rows, Index cols, double drop_rate, Rng& rng)>;
 
+// Calls the mask once outside the parallel Monte Carlo loop, so that an exercise stub's
+// NotImplemented is thrown here, as an ordinary test failure: an exception escaping an OpenMP
+// region would terminate the program instead.
+inline void probe_mask(const MaskFn& mask, double drop_rate) {
+  Rng probe(0);
+  mask(1, 1, drop_rate, probe);
+}
+
 // A small network and batch at which the penalties and gradients are checked: d = 10, k = 6,
 // B = 8, data in [0, 1], PyTorch's initialisation (so the sigmoid codes sit near 1/2, far from rho).
 struct Problem {
@@ -201,6 +209,7 @@ inline VecD dropout_check_vector() {
 inline CheckRow check_eq_4_6_dropout_mean(double delta, const MaskFn& mask = inverted_dropout_mask,
                                           Index n = 100000, std::uint64_t seed = 46) {
   const VecD x = dropout_check_vector();
+  probe_mask(mask, delta);
   const McVecEstimate est = monte_carlo_vec(n, x.size(), seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
     out = mask(x.size(), 1, delta, rng).col(0).cwiseProduct(x);
   });
@@ -212,6 +221,7 @@ inline CheckRow check_eq_4_6_dropout_mean(double delta, const MaskFn& mask = inv
 // Wrong formula it rejects: keeping with probability delta.
 inline CheckRow check_eq_4_6_kept_fraction(double delta, const MaskFn& mask = inverted_dropout_mask,
                                            Index n = 20000, std::uint64_t seed = 47) {
+  probe_mask(mask, delta);
   const McEstimate est = monte_carlo(n, seed, [&](Rng& rng) {
     const MatD S = mask(10, 1, delta, rng);
     return double((S.array() != 0.0).count()) / 10.0;
@@ -256,6 +266,7 @@ inline double expected_dropout_loss(const DropoutRegression& r) {
 // Monte Carlo draws of the dropout loss  sum_i (y_i - w . (s_i .* x_i))^2,  S = mask(p, n, delta).
 inline McEstimate dropout_loss_estimate(const DropoutRegression& r, const MaskFn& mask = inverted_dropout_mask,
                                         Index n = 200000, std::uint64_t seed = 47) {
+  probe_mask(mask, r.delta);
   return monte_carlo(n, seed, [&](Rng& rng) {
     const MatD S = mask(r.X.rows(), r.X.cols(), r.delta, rng);
     return (r.y - S.cwiseProduct(r.X).transpose() * r.w).squaredNorm();
@@ -278,6 +289,35 @@ inline CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r) 
   return check_eq_4_7_dropout_is_adaptive_l2(r, expected_dropout_loss(r), dropout_loss_estimate(r));
 }
 
+// The same identity for the dropout autoencoder: for a fixed code H the decoder is a linear model
+// of H, so with dropout S on the code (drop rate delta),
+//   E_S[ 1/(2B) ||W_dec (S .* H) + b_dec - X||^2 ] = 1/(2B) ||W_dec H + b_dec - X||^2
+//                                                 + delta/(2B(1 - delta)) sum_j ||W_dec[:, j]||^2 sum_i h_ji^2.
+// Checked at the problem's sigmoid network (z = 5). Wrong formula it rejects (planted as
+// `analytic` by the tests): the penalty without its 1/2 from the loss's normalisation.
+inline double expected_dropout_ae_loss(const Problem& p, double delta, double penalty_factor = 0.5) {
+  const MatD H = p.sigmoid_ae.encode(p.X);
+  const double B = double(p.X.cols());
+  const double clean = 0.5 * (p.sigmoid_ae.dec.forward(H) - p.X).squaredNorm() / B;
+  const double pen = (p.sigmoid_ae.dec.W.colwise().squaredNorm().array() * H.rowwise().squaredNorm().transpose().array()).sum();
+  return clean + penalty_factor * delta / (1.0 - delta) * pen / B;
+}
+inline CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta, double analytic,
+                                                 const MaskFn& mask = inverted_dropout_mask, Index n = 200000,
+                                                 std::uint64_t seed = 48) {
+  const MatD H = p.sigmoid_ae.encode(p.X);
+  probe_mask(mask, delta);
+  const McEstimate est = monte_carlo(n, seed, [&](Rng& rng) {
+    const MatD S = mask(H.rows(), H.cols(), delta, rng);
+    return 0.5 * (p.sigmoid_ae.dec.forward(S.cwiseProduct(H)) - p.X).squaredNorm() / double(H.cols());
+  });
+  return check_monte_carlo("4.7", "dropout AE: E[recon. loss] = clean + delta/(2B(1-delta)) sum_j |w_j|^2 sum_i h_ji^2",
+                           analytic, est);
+}
+inline CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta = 0.3) {
+  return check_eq_4_7_dropout_autoencoder(p, delta, expected_dropout_ae_loss(p, delta));
+}
+
 // Every check on synthetic data, in the order of the doc (4.5 needs a trained model: see main.cpp).
 inline std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegression& r) {
   return {check_eq_4_1_kl_penalty(p),
@@ -289,7 +329,8 @@ inline std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegressio
           check_eq_4_4_l1_network_gradient(p),
           check_eq_4_6_dropout_mean(0.3),
           check_eq_4_6_kept_fraction(0.3),
-          check_eq_4_7_dropout_is_adaptive_l2(r)};
+          check_eq_4_7_dropout_is_adaptive_l2(r),
+          check_eq_4_7_dropout_autoencoder(p)};
 }
 
 }  // namespace course::ch04

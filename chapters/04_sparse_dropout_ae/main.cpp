@@ -56,12 +56,13 @@ int main(int argc, char** argv) {
   return run_chapter([&] {
     ChapterCli cli("04", "sparse and dropout autoencoders");
     int hidden = 100, train_size = 0;
-    double rho = 0.05, beta = 3.0, drop_rate = 0.3;
+    double rho = 0.05, beta = 3.0, drop_rate = 0.3, lr = 2e-3;
     cli.chapter_options().add_options()
       ("hidden", po::value<int>(&hidden)->default_value(100), "hidden units (code size) of the autoencoders")
       ("rho", po::value<double>(&rho)->default_value(0.05), "target mean activation of the sparse AE")
       ("beta", po::value<double>(&beta)->default_value(3.0), "weight of the KL sparsity penalty")
       ("drop", po::value<double>(&drop_rate)->default_value(0.3), "drop rate of the dropout AE's code")
+      ("lr", po::value<double>(&lr)->default_value(2e-3), "Adam's learning rate")
       ("train-size", po::value<int>(&train_size), "training images used (default 20000, --quick 1000)");
     const CommonOptions opt = cli.parse(argc, argv);
     if (hidden < 1 || hidden > 1024) throw InputError("--hidden must be between 1 and 1024, not " + std::to_string(hidden));
@@ -92,14 +93,15 @@ int main(int argc, char** argv) {
 
     TrainConfig base;
     base.hidden = hidden;
-    base.epochs = opt.epochs_or(opt.quick ? 1 : 8);
+    base.epochs = opt.epochs_or(opt.quick ? 5 : 8);
     base.seed = opt.seed + 10;
+    base.lr = lr;
     TrainConfig sparse_cfg = base, dropout_cfg = base;
     sparse_cfg.reg.kind = Regulariser::Kind::KL;
     sparse_cfg.reg.rho = rho;
     sparse_cfg.reg.beta = beta;
     dropout_cfg.reg.drop_rate = drop_rate;
-    std::cout << "Training three AEs with " << hidden << " sigmoid hidden units, Adam (lr 1e-3), batch "
+    std::cout << "Training three AEs with " << hidden << " sigmoid hidden units, Adam (lr " << lr << "), batch "
               << base.batch << ", " << base.epochs << " epoch(s):\n";
     const auto plain = train_ae(X, base, &std::cout, "plain  ");
     const auto sparse = train_ae(X, sparse_cfg, &std::cout, "sparse ");
@@ -123,12 +125,12 @@ int main(int argc, char** argv) {
                                           std::to_string(beta).substr(0, 4) + ")", &sparse, &rho_hat_sparse},
                                      {"dropout (delta " + std::to_string(drop_rate).substr(0, 4) + ")", &dropped, &rho_hat_dropout}};
     std::cout << "\nSummary (reconstruction error = mean over images of ||x_hat - x||^2, test time without dropout)\n"
-              << "  " << std::left << std::setw(30) << "model" << std::setw(12) << "train err" << std::setw(12)
+              << std::fixed << std::setprecision(3) << "  " << std::left << std::setw(36) << "model" << std::setw(12) << "train err" << std::setw(12)
               << "test err" << std::setw(16) << "mean activation" << "train time\n";
     for (const Row& m : models)
-      std::cout << "  " << std::setw(30) << m.name << std::setw(12) << reconstruction_error(m.t->ae, X) << std::setw(12)
+      std::cout << "  " << std::setw(36) << m.name << std::setw(12) << reconstruction_error(m.t->ae, X) << std::setw(12)
                 << reconstruction_error(m.t->ae, Xt) << std::setw(16) << m.rho_hat->mean() << m.t->seconds << " s\n";
-    std::cout << std::right;
+    std::cout << std::right << std::defaultfloat;
 
     // ---- 4. Figures ----------------------------------------------------------------------------
     plot::Figures figs = make_figures(opt);

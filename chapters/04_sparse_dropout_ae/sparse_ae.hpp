@@ -1,5 +1,5 @@
 // Chapter 4 model code: a one-hidden-layer autoencoder whose code is regularised by a KL sparsity
-// penalty (eq. 4.2), an L1 penalty (eq. 4.5) or inverted dropout (eq. 4.6), and its training loop.
+// penalty (eq. 4.1), an L1 penalty (eq. 4.4) or inverted dropout (eq. 4.6), and its training loop.
 // Templated on Scalar: the checks run it in double, the chapter program trains it in float.
 // Shared by main.cpp, checks.hpp and the tests.
 #pragma once
@@ -24,12 +24,12 @@ namespace course::ch04 {
 struct Regulariser {
   enum class Kind { None, KL, L1 };
   Kind kind = Kind::None;
-  double rho = 0.05, beta = 0.0;  // KL: P = beta sum_j KL(rho || rho_hat_j)        (eq. 4.2)
-  double lambda = 0.0;            // L1: P = (lambda / B) sum_ji |h_ji|              (eq. 4.5)
+  double rho = 0.05, beta = 0.0;  // KL: P = beta sum_j KL(rho || rho_hat_j)        (eq. 4.1)
+  double lambda = 0.0;            // L1: P = (lambda / B) sum_ji |h_ji|              (eq. 4.4)
   double drop_rate = 0.0;         // inverted dropout on the code while training    (eq. 4.6)
 };
 
-// The L1 penalty (lambda / B) sum_ji |h_ji| of eq. 4.5 (its subgradient is exercise 4.3).
+// The L1 penalty (lambda / B) sum_ji |h_ji| of eq. 4.4 (its subgradient is exercise 4.3).
 inline double l1_penalty(const MatD& H, double lambda) {
   return lambda * H.cwiseAbs().sum() / double(H.cols());
 }
@@ -135,10 +135,24 @@ Mat<Scalar> gather_columns(const Mat<Scalar>& X, const Index* idx, Index count) 
   return B;
 }
 
+// Runs Eigen single-threaded while alive. A training step multiplies matrices of at most
+// 784 x 128 x 100: too small for Eigen's threaded product to pay, and its threads spin-wait on each
+// other, so on a loaded 2-core machine two threads took five times the CPU time of one.
+struct SingleThreadedEigen {
+  int saved = Eigen::nbThreads();
+  SingleThreadedEigen() { Eigen::setNbThreads(1); }
+  ~SingleThreadedEigen() { Eigen::setNbThreads(saved); }
+  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
+  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
+};
+
 // Trains from a seeded start; prints progress under the name `what` when `log` is given.
+// Minibatch products run single-threaded (see SingleThreadedEigen); --threads still drives the
+// Monte Carlo checks and the evaluation of whole data sets.
 template <class Scalar>
 TrainedAe<Scalar> train_ae(const Mat<Scalar>& X, const TrainConfig& cfg, std::ostream* log = nullptr,
                            const std::string& what = "AE") {
+  const SingleThreadedEigen single_threaded;
   Rng init(cfg.seed), shuffle(cfg.seed, 1), dropout(cfg.seed, 2);
   TrainedAe<Scalar> t{OneLayerAe<Scalar>(X.rows(), cfg.hidden, cfg.code, init), {}, 0.0};
   Adam<Scalar> adam(t.ae.params(), Scalar(cfg.lr));

@@ -156,4 +156,13 @@ BOOST_AUTO_TEST_CASE(eq_4_7_dropout_is_adaptive_l2_regularisation) {
                        "dropout without the 1/(1 - delta) scaling");
 }
 
+BOOST_AUTO_TEST_CASE(eq_4_7_dropout_on_the_code_is_adaptive_l2_on_the_decoder) {
+  const Problem& p = problem();
+  COURSE_CHECK(check_eq_4_7_dropout_autoencoder(p, 0.3));
+  COURSE_CHECK_REJECTS(check_eq_4_7_dropout_autoencoder(p, 0.3, expected_dropout_ae_loss(p, 0.3, 1.0)),
+                       "the penalty without the 1/2 of the loss's normalisation");
+  COURSE_CHECK_REJECTS(check_eq_4_7_dropout_autoencoder(p, 0.3, expected_dropout_ae_loss(p, 0.3, 0.0)),
+                       "no penalty (dropout changes nothing in expectation)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

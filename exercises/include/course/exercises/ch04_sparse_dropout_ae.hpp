@@ -12,7 +12,7 @@
 
 namespace course::ch04 {
 
-// Exercise 4.1 -- the KL sparsity penalty (eq. 4.2).
+// Exercise 4.1 -- the KL sparsity penalty (eq. 4.1).
 // H: k x B sigmoid activations. With rho_hat_j the mean of row j of H, return
 //   P = beta * sum_j [ rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)) ],
 // the sum over hidden units of the KL divergence between Bernoulli(rho) and Bernoulli(rho_hat_j).
@@ -20,16 +20,16 @@ namespace course::ch04 {
 // rho_hat = rho; the reversed KL(rho_hat || rho) and a missing (1 - rho) term fail.
 double kl_sparsity_penalty(double rho, const MatD& H, double beta);
 
-// Exercise 4.2 -- the gradient of the KL penalty with respect to the pre-activations (eq. 4.3).
+// Exercise 4.2 -- the gradient of the KL penalty with respect to the pre-activations (eq. 4.2).
 // H = sigmoid(Z): k x B. Return dP/dZ (k x B):
 //   dP/dz_ji = (beta / B) * ( -rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j) ) * h_ji (1 - h_ji).
 // Every sample of the batch moves rho_hat_j by 1/B of its own change: that is where 1/B comes from.
 // Tests: against central differences of kl_sparsity_penalty(rho, sigmoid(Z), beta) in Z, and
-// through the whole network (eq. 4.4); a missing 1/B, a missing sigmoid' and the gradient of the
+// through the whole network (eq. 4.3); a missing 1/B, a missing sigmoid' and the gradient of the
 // reversed KL fail.
 MatD kl_sparsity_gradient(double rho, const MatD& H, double beta);
 
-// Exercise 4.3 -- the L1 subgradient (eq. 4.5).
+// Exercise 4.3 -- the L1 subgradient (eq. 4.4).
 // The L1 penalty on the code is  P = (lambda / B) * sum_ji |h_ji|  (H: k x B, any sign). Return a
 // subgradient dP/dH (k x B): (lambda / B) sign(h_ji), with sign(0) = 0 (0 lies in the
 // subdifferential [-1, 1] of |h| at 0).
