@@ -1,0 +1,209 @@
+// Chapter 4 model code: a one-hidden-layer autoencoder whose code is regularised by a KL sparsity
+// penalty (eq. 4.1), an L1 penalty (eq. 4.4) or inverted dropout (eq. 4.6), and its training loop.
+// Templated on Scalar: the checks run it in double, the chapter program trains it in float.
+// Shared by main.cpp, checks.hpp and the tests.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "course/cli.hpp"
+#include "course/data.hpp"
+#include "course/error.hpp"
+#include "course/exercises/ch04_sparse_dropout_ae.hpp"
+#include "course/nn.hpp"
+#include "course/optim.hpp"
+
+namespace course::ch04 {
+
+// What regularises the code H (k x B).
+struct Regulariser {
+  enum class Kind { None, KL, L1 };
+  Kind kind = Kind::None;
+  double rho = 0.05, beta = 0.0;  // KL: P = beta sum_j KL(rho || rho_hat_j)        (eq. 4.1)
+  double lambda = 0.0;            // L1: P = (lambda / B) sum_ji |h_ji|              (eq. 4.4)
+  double drop_rate = 0.0;         // inverted dropout on the code while training    (eq. 4.6)
+};
+
+// The L1 penalty (lambda / B) sum_ji |h_ji| of eq. 4.4 (its subgradient is exercise 4.3).
+inline double l1_penalty(const MatD& H, double lambda) {
+  return lambda * H.cwiseAbs().sum() / double(H.cols());
+}
+
+// The penalty P(H) of a regulariser, in double.
+inline double code_penalty(const Regulariser& reg, const MatD& H) {
+  switch (reg.kind) {
+    case Regulariser::Kind::KL: return kl_sparsity_penalty(reg.rho, H, reg.beta);
+    case Regulariser::Kind::L1: return l1_penalty(H, reg.lambda);
+    case Regulariser::Kind::None: break;
+  }
+  return 0.0;
+}
+
+// x (d) -> Z = W_enc x + b_enc (k) -> H = f(Z) -> [dropout S .* H] -> X_hat = W_dec H + b_dec (d).
+// The objective of a batch X (d x B) is  J = 1/(2B) ||X_hat - X||_F^2 + P(H).
+template <class Scalar>
+struct OneLayerAe {
+  using M = Mat<Scalar>;
+  nn::Linear<Scalar> enc, dec;
+  nn::Activation code = nn::Activation::Sigmoid;
+
+  OneLayerAe() = default;
+  OneLayerAe(Index d, Index k, nn::Activation code_activation, Rng& rng)
+      : enc(d, k, rng), dec(k, d, rng), code(code_activation) {}
+
+  M encode(const M& X) const { return nn::activation_forward(code, enc.forward(X)); }
+  M reconstruct(const M& X) const { return dec.forward(encode(X)); }
+
+  struct Losses {
+    double reconstruction = 0.0, penalty = 0.0;
+    double total() const { return reconstruction + penalty; }
+  };
+
+  // The objective J of batch X without touching the gradients (no dropout: the test-time network).
+  Losses loss(const M& X, const Regulariser& reg) const {
+    const M H = encode(X);
+    return {double(nn::mse_loss<Scalar>(dec.forward(H), X)), code_penalty(reg, H.template cast<double>())};
+  }
+
+  // One forward and backward pass: accumulates dJ/dtheta into the layers' gradients. With
+  // reg.drop_rate > 0 and an rng, the decoder sees S .* H with S from inverted_dropout_mask; the
+  // penalty is always on the undropped code H.
+  Losses forward_backward(const M& X, const Regulariser& reg, Rng* rng = nullptr) {
+    const M Z = enc.forward(X);
+    const M H = nn::activation_forward(code, Z);
+    const MatD Hd = H.template cast<double>();
+    const bool dropout = reg.drop_rate > 0.0 && rng != nullptr;
+    M S;
+    if (dropout) S = inverted_dropout_mask(H.rows(), H.cols(), reg.drop_rate, *rng).template cast<Scalar>();
+    const M Hin = dropout ? M(S.cwiseProduct(H)) : H;
+    const M Y = dec.forward(Hin);
+    const Losses losses{double(nn::mse_loss<Scalar>(Y, X)), code_penalty(reg, Hd)};
+
+    // Backward, top to bottom: reconstruction, dropout, L1 on H, activation, KL on Z, encoder.
+    const M dY = nn::mse_backward<Scalar>(Y, X);
+    M dH = dec.backward(Hin, dY);
+    if (dropout) dH = dH.cwiseProduct(S);
+    if (reg.kind == Regulariser::Kind::L1) dH += l1_subgradient(Hd, reg.lambda).template cast<Scalar>();
+    M dZ = nn::activation_backward(code, Z, H, dH);
+    if (reg.kind == Regulariser::Kind::KL) dZ += kl_sparsity_gradient(reg.rho, Hd, reg.beta).template cast<Scalar>();
+    enc.backward(X, dZ);
+    return losses;
+  }
+
+  void zero_grad() {
+    enc.zero_grad();
+    dec.zero_grad();
+  }
+  std::vector<Param<Scalar>> params() {
+    std::vector<Param<Scalar>> p;
+    enc.collect(p, "enc");
+    dec.collect(p, "dec");
+    return p;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Training with Adam on a d x n data matrix, in minibatches.
+// ---------------------------------------------------------------------------------------------
+struct TrainConfig {
+  Index hidden = 100;
+  nn::Activation code = nn::Activation::Sigmoid;
+  Regulariser reg;
+  int epochs = 5;
+  Index batch = 128;
+  double lr = 1e-3;
+  std::uint64_t seed = 1;
+};
+
+template <class Scalar>
+struct TrainedAe {
+  OneLayerAe<Scalar> ae;
+  std::vector<double> epoch_loss;  // mean training objective J per epoch
+  double seconds = 0.0;
+};
+
+// Columns idx[0..count) of X.
+template <class Scalar>
+Mat<Scalar> gather_columns(const Mat<Scalar>& X, const Index* idx, Index count) {
+  Mat<Scalar> B(X.rows(), count);
+  for (Index j = 0; j < count; ++j) B.col(j) = X.col(idx[j]);
+  return B;
+}
+
+// Runs Eigen single-threaded while alive. A training step multiplies matrices of at most
+// 784 x 128 x 100: too small for Eigen's threaded product to pay, and its threads spin-wait on each
+// other, so on a loaded 2-core machine two threads took five times the CPU time of one.
+struct SingleThreadedEigen {
+  int saved = Eigen::nbThreads();
+  SingleThreadedEigen() { Eigen::setNbThreads(1); }
+  ~SingleThreadedEigen() { Eigen::setNbThreads(saved); }
+  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
+  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
+};
+
+// Trains from a seeded start; prints progress under the name `what` when `log` is given.
+// Minibatch products run single-threaded (see SingleThreadedEigen); --threads still drives the
+// Monte Carlo checks and the evaluation of whole data sets.
+template <class Scalar>
+TrainedAe<Scalar> train_ae(const Mat<Scalar>& X, const TrainConfig& cfg, std::ostream* log = nullptr,
+                           const std::string& what = "AE") {
+  const SingleThreadedEigen single_threaded;
+  Rng init(cfg.seed), shuffle(cfg.seed, 1), dropout(cfg.seed, 2);
+  TrainedAe<Scalar> t{OneLayerAe<Scalar>(X.rows(), cfg.hidden, cfg.code, init), {}, 0.0};
+  Adam<Scalar> adam(t.ae.params(), Scalar(cfg.lr));
+  Stopwatch clock;
+  std::unique_ptr<Progress> progress;
+  const Index batches = (X.cols() + cfg.batch - 1) / cfg.batch;
+  if (log) progress = std::make_unique<Progress>(*log, what, cfg.epochs, long(batches));
+  for (int e = 0; e < cfg.epochs; ++e) {
+    const Minibatches mb(X.cols(), cfg.batch, shuffle);
+    double sum = 0.0;
+    for (Index b = 0; b < mb.count(); ++b) {
+      const Mat<Scalar> Xb = gather_columns(X, mb.indices(b), mb.size(b));
+      adam.zero_grad();
+      const double J = t.ae.forward_backward(Xb, cfg.reg, &dropout).total();
+      require_finite_loss(J, e, long(b), what + " objective");
+      adam.step();
+      sum += J;
+      if (progress) progress->batch(long(b), J);
+    }
+    t.epoch_loss.push_back(sum / double(mb.count()));
+    if (progress) progress->epoch(e, "objective " + std::to_string(t.epoch_loss.back()));
+  }
+  t.seconds = clock.seconds();
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation (test time: no dropout; inverted dropout needs no rescaling at test time).
+// ---------------------------------------------------------------------------------------------
+
+// Mean squared reconstruction error per sample, (1/n) sum_i ||x_hat_i - x_i||^2.
+template <class Scalar>
+double reconstruction_error(const OneLayerAe<Scalar>& ae, const Mat<Scalar>& X, Index chunk = 2000) {
+  double sum = 0.0;
+  for (Index c = 0; c < X.cols(); c += chunk) {
+    const Index m = std::min(chunk, X.cols() - c);
+    const Mat<Scalar> Xc = X.middleCols(c, m);
+    sum += double((ae.reconstruct(Xc) - Xc).squaredNorm());
+  }
+  return sum / double(X.cols());
+}
+
+// rho_hat_j over all of X: the mean activation of each hidden unit (k).
+template <class Scalar>
+VecD mean_activation(const OneLayerAe<Scalar>& ae, const Mat<Scalar>& X, Index chunk = 2000) {
+  VecD sum = VecD::Zero(ae.enc.out());
+  for (Index c = 0; c < X.cols(); c += chunk) {
+    const Index m = std::min(chunk, X.cols() - c);
+    sum += ae.encode(X.middleCols(c, m)).template cast<double>().rowwise().sum();
+  }
+  return sum / double(X.cols());
+}
+
+}  // namespace course::ch04
