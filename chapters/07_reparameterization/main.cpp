@@ -9,6 +9,7 @@
 //   3. estimator variance against the number of samples, measured beside derived;
 //   4. the lecture figures.
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 
 #include "07_reparameterization/checks.hpp"
@@ -72,8 +73,9 @@ int main(int argc, char** argv) {
     // ---- 1. The derivations, checked (fixed seeds, false-failure rate <= 1e-6 per row) ----------
     Stopwatch clock;
     CheckTable table;
-    for (auto& row : all_checks()) table.add(row);
-    table.print(std::cout, "Verification (toy problem c = (5, 5); Monte Carlo rows at false-failure rate 1e-6)");
+    for (auto& row : all_checks(opt.quick)) table.add(row);
+    table.print(std::cout, std::string("Verification (toy problem c = (5, 5); Monte Carlo rows at false-failure rate 1e-6") +
+                               (opt.quick ? ", --quick: 8x fewer samples)" : ")"));
     std::cout << "  (" << clock.seconds() << " s)\n";
 
     // ---- 2. The toy problem: SGD from mu = (0, 0) with each estimator, the same noise -------------
@@ -100,11 +102,12 @@ int main(int argc, char** argv) {
     const VarianceCurve curve_score = variance_curve(score_function_estimator(), var_score, max_batch, reps, opt.seed * 1000 + 2);
 
     const double v_inf = lr / (1.0 - lr);  // (7.9) with N = 1, T -> infinity
-    std::cout << "\nSummary\n"
+    std::cout << std::defaultfloat << std::setprecision(4) << "\nSummary\n"
               << "  pathwise SGD:       mu_T = (" << path.final_mu(0) << ", " << path.final_mu(1) << "), ||mu_T - c|| = "
-              << path.distance.back() << " (noise floor sqrt(2 lr / (1 - lr)) = " << std::sqrt(2.0 * v_inf) << ")\n"
+              << path.distance.back() << " (stationary RMS distance sqrt(2 lr / (1 - lr)) = " << std::sqrt(2.0 * v_inf) << ")\n"
               << "  score-function SGD: mu_T = (" << score.final_mu(0) << ", " << score.final_mu(1)
-              << "), ||mu_T - c|| = " << score.distance.back() << "\n"
+              << "), ||mu_T - c|| = " << score.distance.back()
+              << (score.distance.back() > 100.0 ? "  (diverged: its noise grows like ||mu - c||^2)" : "") << "\n"
               << "  per-coordinate variance of one draw at mu = (0, 0): pathwise " << var_path(0)
               << ", score function " << var_score(0) << " (" << var_score(0) / var_path(0) << " times larger)\n"
               << "  the score function needs " << var_score(0) / var_path(0)
@@ -119,7 +122,8 @@ int main(int argc, char** argv) {
       double lo = -1.0, hi = 7.0;
       for (const SgdPath* p : {&path, &score})
         for (std::size_t k = 0; k < p->x.size(); ++k)
-          lo = std::min({lo, p->x[k], p->y[k]}), hi = std::max({hi, p->x[k], p->y[k]});
+          if (p->distance[k] < 20.0)  // a diverging run leaves the picture
+            lo = std::min({lo, p->x[k], p->y[k]}), hi = std::max({hi, p->x[k], p->y[k]});
       lo = std::floor(lo - 0.5), hi = std::ceil(hi + 0.5);
       plot::Series heat;
       heat.kind = plot::Series::Kind::Image;
@@ -158,7 +162,7 @@ int main(int argc, char** argv) {
       for (std::size_t k = 0; k < t.size(); ++k) t[k] = double(k);
       dist.series.push_back(plot::lines("score function", t, score.distance, "lw 1.5 lc rgb '#d95f02'"));
       dist.series.push_back(plot::lines("pathwise", t, path.distance, "lw 2 lc rgb '#1b9e77'"));
-      dist.series.push_back(plot::hline("pathwise noise floor sqrt(2 lr/(1-lr)) (eq. 7.9)", std::sqrt(2.0 * v_inf), 0.0,
+      dist.series.push_back(plot::hline("pathwise: stationary RMS distance sqrt(2 lr/(1-lr)) (eq. 7.9)", std::sqrt(2.0 * v_inf), 0.0,
                                         t.back(), "dt 2 lw 2 lc rgb '#444444'"));
       figs.draw("trajectories", plot::Figure{"SGD on the toy problem from the same start with the same noise (lr = " +
                                                  std::to_string(lr).substr(0, 5) + ", one draw per step)",
@@ -166,7 +170,8 @@ int main(int argc, char** argv) {
     }
     {
       Panel var;
-      var.title = "per-coordinate variance of the mean of N draws at mu = (0, 0)";
+      var.title = "per-coordinate variance of the mean of N draws at mu = (0, 0): measured (" + std::to_string(reps) +
+                  " repetitions per N) beside derived";
       var.xlabel = "number of samples N";
       var.ylabel = "variance of the gradient estimate";
       var.logx = var.logy = true;
@@ -180,11 +185,15 @@ int main(int argc, char** argv) {
       };
       var.series.push_back(plot::lines("score function, derived (7.7)/N", curve_score.batch, curve_score.derived,
                                        "lw 2 lc rgb '#d95f02'"));
-      var.series.push_back(measured("score function, measured (+- 1 SE)", curve_score, "lc rgb '#7a3500'"));
+      var.series.push_back(measured("score function, measured (+- 1 SE)", curve_score, "lw 1.5 lc rgb '#7a3500'"));
       var.series.push_back(plot::lines("pathwise, derived 4/N (7.6)", curve_path.batch, curve_path.derived,
                                        "lw 2 lc rgb '#1b9e77'"));
-      var.series.push_back(measured("pathwise, measured (+- 1 SE)", curve_path, "lc rgb '#0b4e3a'"));
+      var.series.push_back(measured("pathwise, measured (+- 1 SE)", curve_path, "lw 1.5 lc rgb '#0b4e3a'"));
+      // Open circles on the measured points, so they stay visible on the derived lines.
+      var.series.push_back(plot::points("", curve_score.batch, curve_score.measured, "pt 6 ps 1.6 lc rgb '#7a3500'"));
+      var.series.push_back(plot::points("", curve_path.batch, curve_path.measured, "pt 6 ps 1.6 lc rgb '#0b4e3a'"));
       var.key = "top right";
+      var.xrange = {0.7, 1.5 * double(max_batch)};
       figs.draw("estimator_variance",
                 plot::Figure{"Gradient-estimator variance vs samples: measured (" + std::to_string(reps) +
                                  " repetitions) beside derived",
@@ -222,7 +231,9 @@ int main(int argc, char** argv) {
         p.title = title.str();
         p.xlabel = "z_" + std::to_string(i + 1);
         p.ylabel = "density";
-        p.series.push_back(plot::Series{plot::Series::Kind::Boxes, "histogram of mu + exp(log_var/2) eps",
+        p.yrange = {0.0, 1.45 / (sd * std::sqrt(2.0 * M_PI))};
+        p.key = "top left";
+        p.series.push_back(plot::Series{plot::Series::Kind::Boxes, "samples mu + exp(log_var/2) eps",
                                         {centre, height}, "lc rgb '#9cc3e4'"});
         p.series.push_back(plot::lines("N(mu, sigma^2)", x, dens, "lw 2 lc rgb '#d95f02'"));
         panels.push_back(p);

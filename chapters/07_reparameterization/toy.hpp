@@ -101,6 +101,9 @@ inline McVecEstimate estimator_moments(const Estimator& g, const VecD& mu, const
                                        Index n, std::uint64_t seed, Index batch = 1) {
   const Index d = mu.size();
   const VecD truth = toy_gradient(mu, c);
+  // One call outside the parallel region first: an exception (an exercise not implemented yet) must
+  // not escape an OpenMP region, where it would terminate the program.
+  g(mu, sigma, c, VecD::Zero(d));
   return monte_carlo_vec(n, 2 * d, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
     VecD sum = VecD::Zero(d), eps(d);
     for (Index k = 0; k < batch; ++k) {

@@ -136,11 +136,11 @@ BOOST_AUTO_TEST_CASE(eq_7_7_score_function_variance_closed_form) {
   }
   // The measurement, at the lecture's start and near the target.
   for (const ToyPoint& p : {lecture_point(0.0, 0.0), lecture_point(5.5, 4.0)}) {
-    COURSE_CHECK(check_eq_7_7_score_variance(p));
-    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, score_function_estimator(),
-                                                     [](const VecD& a) { return score_function_variance(a, 1.0, 1.0); }),
+    const McVecEstimate measured = score_variance_estimate(p);
+    COURSE_CHECK(check_eq_7_7_score_variance(p, measured, [](const VecD& a) { return score_function_variance(a); }));
+    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, measured, [](const VecD& a) { return score_function_variance(a, 1.0, 1.0); }),
                          "E[eps^4] = E[eps^6] = 1 (eps^2 treated as 1)");
-    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, score_function_estimator(),
+    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, measured,
                                                      [](const VecD& a) {
                                                        VecD v(a.size());
                                                        for (Index i = 0; i < a.size(); ++i)
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(eq_7_7_score_function_variance_closed_form) {
                                                        return v;
                                                      }),
                          "the one-dimensional formula (the other coordinate's part of ||x - c||^2 dropped)");
-    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, score_function_estimator(),
+    COURSE_CHECK_REJECTS(check_eq_7_7_score_variance(p, measured,
                                                      [](const VecD& a) {
                                                        return VecD(score_function_variance(a) + 4.0 * a.array().square().matrix());
                                                      }),
@@ -158,11 +158,9 @@ BOOST_AUTO_TEST_CASE(eq_7_7_score_function_variance_closed_form) {
 
 BOOST_AUTO_TEST_CASE(eq_7_7_monte_carlo_is_bitwise_identical_with_1_and_2_threads) {
   set_threads(1);
-  const CheckRow one = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), score_function_estimator(),
-                                                   [](const VecD& a) { return score_function_variance(a); }, Index(1) << 17);
+  const CheckRow one = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), Index(1) << 17);
   set_threads(2);
-  const CheckRow two = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), score_function_estimator(),
-                                                   [](const VecD& a) { return score_function_variance(a); }, Index(1) << 17);
+  const CheckRow two = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), Index(1) << 17);
   set_threads(0);
   BOOST_TEST(std::memcmp(&one.numeric, &two.numeric, sizeof(double)) == 0);
   BOOST_TEST(std::memcmp(&one.error, &two.error, sizeof(double)) == 0);
@@ -187,19 +185,21 @@ BOOST_AUTO_TEST_CASE(eq_7_9_sgd_step_is_a_descent_step_on_the_mean_pathwise_grad
 }
 
 BOOST_AUTO_TEST_CASE(eq_7_9_sgd_error_has_the_derived_mean_and_variance) {
-  COURSE_CHECK(check_eq_7_9_sgd_noise());
-  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise([](const VecD& mu, const VecD& c, const MatD& eps, double lr) {
-                         return VecD(mu - lr * 2.0 * (double(eps.cols()) * (mu - c) + eps.rowwise().sum()));
-                       }),
-                       "the N pathwise gradients summed, not averaged (an N times larger step)");
-  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise([](const VecD& mu, const VecD& c, const MatD& eps, double lr) {
-                         return VecD(mu + lr * 2.0 * (mu + eps.rowwise().mean() - c));
-                       }),
-                       "an ascent step");
-  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise(sgd_step, [](const SgdSetting& s) {
+  const McVecEstimate measured = sgd_noise_estimate();
+  COURSE_CHECK(check_eq_7_9_sgd_noise(measured));
+  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise(measured, [](const SgdSetting& s) {
                          return s.lr / double(s.batch) * (1.0 - std::pow(1.0 - 2.0 * s.lr, 2 * s.steps));
                        }),
                        "the variance lr / N without the factor 1 / (1 - lr)");
+  // Wrong steps are far off: 2^12 runs suffice to reject them.
+  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise([](const VecD& mu, const VecD& c, const MatD& eps, double lr) {
+                         return VecD(mu - lr * 2.0 * (double(eps.cols()) * (mu - c) + eps.rowwise().sum()));
+                       }, Index(1) << 12),
+                       "the N pathwise gradients summed, not averaged (an N times larger step)");
+  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_noise([](const VecD& mu, const VecD& c, const MatD& eps, double lr) {
+                         return VecD(mu + lr * 2.0 * (mu + eps.rowwise().mean() - c));
+                       }, Index(1) << 12),
+                       "an ascent step");
 }
 
 BOOST_AUTO_TEST_CASE(eq_7_9_sgd_with_pathwise_gradients_reaches_the_target) {
