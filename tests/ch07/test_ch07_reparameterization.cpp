@@ -157,11 +157,12 @@ BOOST_AUTO_TEST_CASE(eq_7_7_score_function_variance_closed_form) {
 }
 
 BOOST_AUTO_TEST_CASE(eq_7_7_monte_carlo_is_bitwise_identical_with_1_and_2_threads) {
+  const int threads_before = omp_get_max_threads();
   set_threads(1);
   const CheckRow one = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), Index(1) << 17);
   set_threads(2);
   const CheckRow two = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), Index(1) << 17);
-  set_threads(0);
+  set_threads(threads_before);
   BOOST_TEST(std::memcmp(&one.numeric, &two.numeric, sizeof(double)) == 0);
   BOOST_TEST(std::memcmp(&one.error, &two.error, sizeof(double)) == 0);
   BOOST_TEST(one.detail == two.detail);

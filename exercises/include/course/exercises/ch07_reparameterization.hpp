@@ -21,7 +21,7 @@ VecD reparameterize(const VecD& mu, const VecD& log_var, const VecD& eps);
 // Exercise 7.2 -- the pathwise gradient estimator (eq. 7.4).
 // For one noise draw eps, x = mu + sigma * eps and f(x) = ||x - c||^2. Return the gradient of
 // mu -> f(mu + sigma * eps) at fixed eps: the derivative along the sampling path.
-// Tests: equals central differences of that function (relative 1e-6); its mean over 2^20 draws is
+// Tests: equals central differences of that function (relative 1e-6); its mean over 2^18 draws is
 // 2 (mu - c) and its per-coordinate variance 4 sigma_i^2 (eqs. 7.4, 7.6; false-failure rate 1e-6).
 VecD pathwise_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps);
 
