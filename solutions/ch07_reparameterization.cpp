@@ -1,0 +1,42 @@
+// Reference solutions of chapter 7. The exercises in exercises/ are generated from this file by
+// ./course release: each BEGIN/END SOLUTION region becomes its HINT lines and a NotImplemented throw.
+#include "course/exercises/ch07_reparameterization.hpp"
+
+#include <cmath>
+
+#include "course/error.hpp"
+
+namespace course::ch07 {
+
+VecD reparameterize(const VecD& mu, const VecD& log_var, const VecD& eps) {
+  // BEGIN SOLUTION
+  // HINT: sigma = exp(log_var / 2), elementwise: log_var is log sigma^2, not log sigma (eq. 7.1).
+  return mu + ((0.5 * log_var.array()).exp() * eps.array()).matrix();
+  // END SOLUTION
+}
+
+VecD pathwise_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps) {
+  // BEGIN SOLUTION
+  // HINT: x = mu + sigma * eps depends on mu with dx/dmu = I, so differentiate ||x - c||^2 in x (eq. 7.4).
+  const VecD x = mu + (sigma.array() * eps.array()).matrix();
+  return 2.0 * (x - c);
+  // END SOLUTION
+}
+
+VecD score_function_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& x) {
+  // BEGIN SOLUTION
+  // HINT: grad_mu log N(x; mu, diag sigma^2) = (x - mu) / sigma^2, elementwise (eq. 7.5).
+  const VecD score = ((x - mu).array() / sigma.array().square()).matrix();
+  return (x - c).squaredNorm() * score;
+  // END SOLUTION
+}
+
+VecD sgd_step(const VecD& mu, const VecD& c, const MatD& eps, double lr) {
+  // BEGIN SOLUTION
+  // HINT: the mean of the N pathwise gradients is 2 (mu + mean_k eps_k - c); step against it (eq. 7.9).
+  const VecD mean_eps = eps.rowwise().mean();
+  return mu - lr * 2.0 * (mu + mean_eps - c);
+  // END SOLUTION
+}
+
+}  // namespace course::ch07
