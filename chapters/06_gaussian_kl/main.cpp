@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
     rate.ylabel = "|estimate - closed form| and standard error (nats)";
     rate.logx = rate.logy = true;
     rate.xrange = {general.n.front(), general.n.back()};
-    rate.key = "bottom left";
+    rate.key = "top right";
     {
       std::vector<double> err_g, err_d, ref;
       for (std::size_t i = 0; i < general.n.size(); ++i) {
@@ -209,10 +209,10 @@ int main(int argc, char** argv) {
       heat.ylabel = "log-variance log s^2";
       heat.xrange = {mu_lo, mu_hi};
       heat.yrange = {v_lo, v_hi};
-      heat.key = "below";
+      heat.key = "top right";
       // viridis: dark = small KL, yellow = large; colours saturate at 5 nats.
       heat.extra = {"set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')",
-                    "set cbrange [0:5]", "set cblabel 'KL (nats)'", "set colorbox"};
+                    "set cbrange [0:5]", "set cblabel 'KL (nats)'", "set colorbox", "set style fill solid 1.0"};
       heat.series.push_back(plot::Series{plot::Series::Kind::Image, "", {sx, sy, sval}, ""});
       // Level sets in closed form: mu = +-sqrt(2c - (e^v - 1 - v)) where the root is real.
       bool first = true;
@@ -230,19 +230,19 @@ int main(int argc, char** argv) {
           cy.insert(cy.end(), hy.begin(), hy.end());
         }
         if (!cx.empty()) cx.push_back(cx.front()), cy.push_back(cy.front());
-        heat.series.push_back(plot::lines(first ? "level sets KL = 0.1, 0.5, 1, 2, 4" : "", cx, cy,
+        heat.series.push_back(plot::lines(first ? "KL = 0.1, 0.5, 1, 2, 4" : "", cx, cy,
                                           "lw 1 lc rgb '#ffffff'"));
         first = false;
       }
-      heat.series.push_back(plot::lines("gradient descent with (6.8), step 0.3", path_mu, path_v,
+      heat.series.push_back(plot::lines("gradient descent (6.8)", path_mu, path_v,
                                         "lw 2 lc rgb '#ff7f0e'"));
-      heat.series.push_back(plot::points("minimum (0, 0): q = N(0, 1)", {0.0}, {0.0}, "pt 3 ps 3 lw 3 lc rgb '#d62728'"));
+      heat.series.push_back(plot::points("minimum: q = N(0, 1)", {0.0}, {0.0}, "pt 3 ps 3 lw 3 lc rgb '#d62728'"));
       Panel slices;
       slices.title = "slices through the minimum";
       slices.xlabel = "mu (solid) or log s^2 (dashed)";
       slices.ylabel = "KL (nats)";
       slices.yrange = {0.0, 5.0};
-      slices.key = "below";
+      slices.key = "top center";
       std::vector<double> t, kl_mu, kl_v;
       for (int i = 0; i <= 400; ++i) {
         const double x = -5.0 + 8.0 * i / 400.0;

@@ -159,24 +159,29 @@ BOOST_AUTO_TEST_CASE(eq_6_6_monte_carlo_is_bitwise_independent_of_the_thread_cou
   const Pair& p = pair();
   const int before = omp_get_max_threads();
   set_threads(1);
-  const McEstimate one = mc_kl(p.q0, p.q1, 100000, 11);
-  const CheckRow row_one = check_eq_6_6_kl_vs_monte_carlo(p, 100000, 11);
+  const McEstimate one = mc_kl(p.q0, p.q1, 100000, 11);  // 25 chunks of 4096: uneven across threads
   set_threads(2);
   const McEstimate two = mc_kl(p.q0, p.q1, 100000, 11);
-  const CheckRow row_two = check_eq_6_6_kl_vs_monte_carlo(p, 100000, 11);
   set_threads(before);
   BOOST_TEST(std::memcmp(&one.mean, &two.mean, sizeof(double)) == 0, "means " << one.mean << " vs " << two.mean);
   BOOST_TEST(std::memcmp(&one.se, &two.se, sizeof(double)) == 0, "SEs " << one.se << " vs " << two.se);
-  BOOST_TEST(row_one.numeric == row_two.numeric);
-  BOOST_TEST(row_one.error == row_two.error);
 }
 
 // ---- (6.7) -------------------------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(eq_6_7_diagonal_kl_equals_the_general_form_and_the_lectures) {
+BOOST_AUTO_TEST_CASE(eq_6_7_diagonal_kl_equals_the_lectures_form) {
+  const DiagPosterior q = vae_posterior();
+  COURSE_CHECK(check_eq_6_7_lecture_form(q));
+  COURSE_CHECK_REJECTS(check_eq_6_7_lecture_form(q, diag_missing_half), "a missing 1/2");
+  COURSE_CHECK_REJECTS(check_eq_6_7_lecture_form(q, diag_sigma_for_sigma2), "sigma for sigma^2");
+  COURSE_CHECK_REJECTS(check_eq_6_7_lecture_form(q, diag_log_sigma_for_log_sigma2), "log sigma for log sigma^2");
+  COURSE_CHECK_REJECTS(check_eq_6_7_lecture_form(q, diag_flipped_sign), "+ log sigma^2 (a flipped sign)");
+}
+
+// Where the two closed forms overlap (S0 diagonal, mu1 = 0, S1 = I) they agree: exercises 6.1 and 6.3.
+BOOST_AUTO_TEST_CASE(eq_6_7_diagonal_kl_equals_the_general_form) {
   const DiagPosterior q = vae_posterior();
   COURSE_CHECK(check_eq_6_7_diag_equals_general(q));
-  COURSE_CHECK(check_eq_6_7_lecture_form(q));
   COURSE_CHECK_REJECTS(check_eq_6_7_diag_equals_general(q, diag_missing_half), "a missing 1/2");
   COURSE_CHECK_REJECTS(check_eq_6_7_diag_equals_general(q, diag_sigma_for_sigma2), "sigma for sigma^2");
   COURSE_CHECK_REJECTS(check_eq_6_7_diag_equals_general(q, diag_log_sigma_for_log_sigma2), "log sigma for log sigma^2");
