@@ -86,9 +86,10 @@ void Progress::batch(long b, double loss) {
   if (!tty_ || batches_ <= 0) return;
   const int width = 30;
   const int filled = int(width * (b + 1) / batches_);
+  const std::streamsize precision = os_.precision();  // restored below: the caller's stream
   os_ << "\r  " << what_ << " [" << std::string(std::size_t(filled), '#') << std::string(std::size_t(width - filled), '.')
       << "] " << b + 1 << "/" << batches_ << " loss " << std::setprecision(5) << running_ / double(seen_) << "   "
-      << std::flush;
+      << std::setprecision(int(precision)) << std::flush;
 }
 
 void Progress::epoch(long e, const std::string& metrics) {
@@ -96,8 +97,9 @@ void Progress::epoch(long e, const std::string& metrics) {
   const double secs = std::chrono::duration<double>(now - epoch_start_).count();
   epoch_start_ = now;
   if (tty_) os_ << "\r" << std::string(80, ' ') << "\r";
+  const std::streamsize precision = os_.precision();  // restored below: the caller's stream
   os_ << "  " << what_ << " epoch " << e + 1 << "/" << epochs_ << "  " << metrics << "  (" << std::fixed
-      << std::setprecision(1) << secs << " s)" << std::defaultfloat << "\n" << std::flush;
+      << std::setprecision(1) << secs << " s)" << std::defaultfloat << std::setprecision(int(precision)) << "\n" << std::flush;
   running_ = 0.0;
   seen_ = 0;
 }
