@@ -235,6 +235,20 @@ inline CheckRow check_eq_5_9_underflow(const Setup& s) {
                         log_sum_exp(log_w) - std::log(8.0), importance_weighted_bound(m, far, q, eps));
 }
 
+// The variance behind the 1/K rate: E_q[(w/p(x))^2] = E_q[(p(z|x)/q(z))^2] in closed form against
+// its Monte Carlo mean. Wrong formula it rejects: 1 (the first moment, E_q[w/p(x)] = 1).
+inline McEstimate estimate_weight_second_moment(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed) {
+  const Index k = s.model.latent_dim();
+  return monte_carlo(n, seed, [&](Rng& rng) {
+    const VecD z = q.mean + q.chol * rng.normal_matrix<double>(k, 1);
+    return std::exp(2.0 * (log_density(s.posterior, z) - log_density(q, z)));
+  });
+}
+inline CheckRow check_eq_5_9_weight_second_moment(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed) {
+  return check_monte_carlo("5.9", "E_q[(w/p(x))^2] closed form vs Monte Carlo",
+                           std::exp(log_second_moment_of_ratio(s.posterior, q)), estimate_weight_second_moment(s, q, n, seed));
+}
+
 // ---- (5.10) at the exact posterior every importance weight is p(x) ----------------------------
 // Each of n draws of L_K (exercise 5.5) against log p(x); the worst is reported. Wrong formula it
 // rejects: a q with the posterior's mean but the prior's covariance (the weights then vary).

@@ -24,10 +24,10 @@ int main(int argc, char** argv) {
     long samples = 0, budget = 0;
     cli.chapter_options().add_options()
       ("samples", po::value<long>(&samples), "Monte Carlo draws per check (default 200000, --quick 50000)")
-      ("iw-budget", po::value<long>(&budget), "log-weights per K for the L_K curve (default 2^20, --quick 2^15)");
+      ("iw-budget", po::value<long>(&budget), "log-weights per K for the L_K curve (default 2^19, --quick 2^15)");
     const CommonOptions opt = cli.parse(argc, argv);
     if (!cli.vm().count("samples")) samples = opt.quick ? 50000 : 200000;
-    if (!cli.vm().count("iw-budget")) budget = opt.quick ? (1L << 15) : (1L << 20);
+    if (!cli.vm().count("iw-budget")) budget = opt.quick ? (1L << 15) : (1L << 19);
     if (samples < 100) throw InputError("--samples must be at least 100, not " + std::to_string(samples));
     if (budget < 1024) throw InputError("--iw-budget must be at least 1024, not " + std::to_string(budget));
 
@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     table.add(check_eq_5_9_below_evidence(s, poor, 64, samples / 64, opt.seed + 15));
     const std::vector<Index> doubling = {1, 2, 4, 8, 16, 32};
     table.add(check_eq_5_9_increasing(estimate_increase(s, poor, doubling, samples / 32, opt.seed + 16)));
+    table.add(check_eq_5_9_weight_second_moment(s, poor, samples, opt.seed + 17));
     table.add(check_eq_5_9_underflow(s));
     table.add(check_eq_5_10_zero_variance(s, s.posterior, 1, 1000));
     table.add(check_eq_5_10_zero_variance(s, s.posterior, 64, 100));
@@ -131,7 +132,9 @@ int main(int argc, char** argv) {
               << "  L_1024 with the poor proposal: " << poor_curve.mean.back() << " +- " << (poor_curve.hi.back() - poor_curve.mean.back())
               << " (95%), gap to log p(x) " << s.log_px - poor_curve.mean.back() << "\n"
               << "  L_1024 with the prior as proposal: " << prior_curve.mean.back() << " +- " << (prior_curve.hi.back() - prior_curve.mean.back())
-              << " (95%), gap to log p(x) " << s.log_px - prior_curve.mean.back() << "\n";
+              << " (95%), gap to log p(x) " << s.log_px - prior_curve.mean.back() << "\n"
+              << "  Var[w/p(x)] of the poor proposal: " << std::expm1(log_second_moment_of_ratio(s.posterior, poor))
+              << ", of the prior: " << std::expm1(log_second_moment_of_ratio(s.posterior, prior)) << "\n";
 
     // ---- 4. Figures --------------------------------------------------------------------------
     plot::Figures figs = make_figures(opt);
@@ -184,6 +187,7 @@ int main(int argc, char** argv) {
       b.ylabel = "nats (log scale)";
       b.logx = b.logy = true;
       b.xrange = a.xrange;
+      b.key = "bottom left";
       auto gap_of = [&](const Curve& c, const std::string& title, const std::string& colour, const std::string& pt) {
         std::vector<double> k, g, lo, hi;
         for (std::size_t i = 0; i < c.K.size(); ++i)
@@ -195,8 +199,13 @@ int main(int argc, char** argv) {
       };
       gap_of(poor_curve, "q = poor proposal", "#1f77b4", "pt 7");
       gap_of(prior_curve, "q = prior p(z)", "#e6550d", "pt 5");
-      const double g1 = s.log_px - poor_curve.mean.front();
-      b.series.push_back(plot::lines("slope -1 (gap ~ c / K)", {1, 1024}, {g1, g1 / 1024}, "dt 2 lw 1 lc rgb '#444444'"));
+      // The large-K expansion: log p(x) - L_K ~ Var[w / p(x)] / (2K), with the variance in closed form.
+      const double var_poor = std::expm1(log_second_moment_of_ratio(s.posterior, poor));
+      b.series.push_back(plot::lines("Var[w/p(x)] / (2K), poor proposal (closed form)", {1, 1024}, {var_poor / 2, var_poor / 2048},
+                                     "dt 2 lw 2 lc rgb '#1f77b4'"));
+      const double var_prior = std::expm1(log_second_moment_of_ratio(s.posterior, prior));
+      b.series.push_back(plot::lines("Var[w/p(x)] / (2K), prior (closed form)", {1, 1024}, {var_prior / 2, var_prior / 2048},
+                                     "dt 2 lw 2 lc rgb '#e6550d'"));
       figs.draw("iw_bounds", plot::Figure{"Importance-weighted bounds: ELBO = L_1 <= L_K <= L_2K <= log p(x), and L_K -> log p(x)", {a, b}, 1, 1300, 520});
     }
     return finish_chapter(figs, {&table, &path});

@@ -82,6 +82,28 @@ inline double expected_log_likelihood(const LinearGaussianModel& m, const VecD& 
 inline Gaussian standard_normal(Index k) { return {VecD::Zero(k), MatD::Identity(k, k)}; }
 inline double kl_to_prior(const Gaussian& q) { return kl_gaussians(q, standard_normal(q.mean.size())); }
 
+// log E_q[(p(z)/q(z))^2] for Gaussians p = N(a, A) and q = N(b, B). With P = 2A^-1 - B^-1
+// (finite only when P is positive definite), h = 2A^-1 a - B^-1 b and c = 2a^T A^-1 a - b^T B^-1 b,
+// completing the square in the integral of p^2 / q gives
+//   E_q[(p/q)^2] = |A|^-1 |B|^(1/2) |P|^(-1/2) exp(h^T P^-1 h / 2 - c / 2).
+// With p = p(z|x) it is E_q[(w / p(x))^2] of the importance weights (eq. 5.9), so
+// Var[w / p(x)] = E - 1 and the gap log p(x) - L_K is about Var / (2K) for large K.
+// Returns +infinity when P is not positive definite (the weights then have infinite variance).
+inline double log_second_moment_of_ratio(const Gaussian& p, const Gaussian& q) {
+  const Index k = p.mean.size();
+  const MatD I = MatD::Identity(k, k);
+  const MatD A_inv = p.cov().llt().solve(I), B_inv = q.cov().llt().solve(I);
+  const MatD P = 2.0 * A_inv - B_inv;
+  const Eigen::LLT<MatD> llt(P);
+  if (llt.info() != Eigen::Success || MatD(llt.matrixL()).diagonal().minCoeff() <= 0) return INFINITY;
+  const VecD h = 2.0 * A_inv * p.mean - B_inv * q.mean;
+  const double c = 2.0 * p.mean.dot(A_inv * p.mean) - q.mean.dot(B_inv * q.mean);
+  const double log_det_A = 2.0 * p.chol.diagonal().array().log().sum();
+  const double log_det_B = 2.0 * q.chol.diagonal().array().log().sum();
+  const double log_det_P = 2.0 * MatD(llt.matrixL()).diagonal().array().log().sum();
+  return -log_det_A + 0.5 * log_det_B - 0.5 * log_det_P + 0.5 * h.dot(llt.solve(h)) - 0.5 * c;
+}
+
 // log sum_i exp(a_i), stable.
 inline double log_sum_exp(const VecD& a) {
   const double top = a.maxCoeff();

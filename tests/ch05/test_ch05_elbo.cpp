@@ -155,6 +155,10 @@ BOOST_AUTO_TEST_CASE(eq_5_9_importance_weighted_bounds_increase_towards_the_evid
   COURSE_CHECK(check_eq_5_9_below_evidence(s, poor, 64, 1000, 15));
   COURSE_CHECK(check_eq_5_9_increasing(estimate_increase(s, poor, {1, 2, 4, 8}, 4000, 16)));
   COURSE_CHECK(check_eq_5_9_underflow(s));
+  COURSE_CHECK(check_eq_5_9_weight_second_moment(s, poor, 200000, 17));
+  COURSE_CHECK(check_identity("5.9", "E_q[(p/q)^2] = 1 when q = p", 0.0, log_second_moment_of_ratio(s.posterior, s.posterior)));
+  COURSE_CHECK_REJECTS(check_monte_carlo("5.9", "", 1.0, estimate_weight_second_moment(s, poor, 200000, 17)),
+                       "the first moment (1) for the second");
   // Rejects a missing 1/K: log sum_i w_i = L_K + log K exceeds log p(x).
   const McEstimate e = estimate_iw_bound(s, poor, 64, 1000, 15);
   COURSE_CHECK_REJECTS(check_bound("5.9", "", e.mean + std::log(64.0) - tolerance::z * e.se, s.log_px), "a missing 1/K");
