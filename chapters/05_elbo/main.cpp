@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     const CommonOptions opt = cli.parse(argc, argv);
     if (!cli.vm().count("samples")) samples = opt.quick ? 50000 : 200000;
     if (!cli.vm().count("iw-budget")) budget = opt.quick ? (1L << 15) : (1L << 19);
-    if (samples < 100) throw InputError("--samples must be at least 100, not " + std::to_string(samples));
+    if (samples < 10000) throw InputError("--samples must be at least 10000, not " + std::to_string(samples));
     if (budget < 1024) throw InputError("--iw-budget must be at least 1024, not " + std::to_string(budget));
 
     // The images serve only the Bernoulli decoder's check; read them first so a bad --data fails at once.

@@ -22,7 +22,6 @@ BOOST_AUTO_TEST_CASE(eq_5_1_exact_evidence_and_posterior_satisfy_bayes_rule) {
   const Setup& s = setup();
   COURSE_CHECK(check_eq_5_1_bayes_rule(s.model, s.x, s.posterior, s.log_px));
   // Rejects: the posterior precision without the prior's I.
-  const Index k = s.model.latent_dim();
   const MatD no_prior = (s.model.W.transpose() * s.model.W / s.model.sigma2).inverse();
   Gaussian wrong = s.posterior;
   wrong.chol = no_prior.llt().matrixL();
@@ -32,7 +31,6 @@ BOOST_AUTO_TEST_CASE(eq_5_1_exact_evidence_and_posterior_satisfy_bayes_rule) {
   const MatD cov = s.model.W * s.model.W.transpose() + std::sqrt(s.model.sigma2) * MatD::Identity(6, 6);
   COURSE_CHECK_REJECTS(check_eq_5_1_bayes_rule(s.model, s.x, s.posterior, log_normal_density(s.x, s.model.mu, cov)),
                        "sigma for sigma2 in W W^T + sigma2 I");
-  (void)k;
 }
 
 BOOST_AUTO_TEST_CASE(eq_5_2_evidence_is_elbo_plus_kl_to_the_posterior) {

@@ -38,8 +38,8 @@ double gaussian_decoder_log_likelihood(const VecD& x, const VecD& x_mean, double
 // Exercise 5.2 -- the Bernoulli decoder's log-likelihood (eq. 5.6).
 //   log p(x|p) = sum_j [ x_j log p_j + (1 - x_j) log(1 - p_j) ] = -BCE(x, p),
 // x in {0, 1}^d (or [0, 1]^d), probs in (0, 1)^d, both of size d.
-// Tests: against log prod_j p_j^x_j (1 - p_j)^(1 - x_j) on binarised images (1e-10); rejects p
-// and 1 - p swapped and the BCE itself (the sign).
+// Tests: against sum_j log(p_j^x_j (1 - p_j)^(1 - x_j)) on random binary vectors (the program: a
+// binarised image), to 1e-10; rejects p and 1 - p swapped and the BCE itself (the sign).
 double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs);
 
 // Exercise 5.3 -- the ELBO of the linear-Gaussian model in closed form (eq. 5.4).
