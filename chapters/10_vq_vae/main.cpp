@@ -9,6 +9,7 @@
 //   4. the lecture figures.
 #include <algorithm>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 
 #include "10_vq_vae/checks.hpp"
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
                 << ", codes unused on the test set " << (ev.usage.array() == 0.0).count() << ", restarts "
                 << run.restarts << ", " << run.seconds << " s\n";
     };
-    std::cout << "\nSummary\n";
+    std::cout << "\nSummary\n" << std::setprecision(4);
     report("codebook loss", loss_run, ev_loss);
     report("EMA          ", ema_run, ev_ema);
     std::cout << "  (an upper bound on the code's information: M log K = " << double(cfg.positions) * std::log(double(cfg.codes))
