@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     if (cfg.codes < 2 || cfg.codes > 4096) throw InputError("--codes must be between 2 and 4096");
     if (cfg.positions < 1 || cfg.positions > 64) throw InputError("--positions must be between 1 and 64");
     if (cfg.dim < 1 || cfg.dim > 64) throw InputError("--dim must be between 1 and 64");
-    cfg.epochs = opt.epochs_or(opt.quick ? 1 : 2);
+    cfg.epochs = opt.epochs_or(opt.quick ? 1 : 4);
     cfg.seed = opt.seed;
     if (opt.quick) cfg.window = 5;
 
@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
         p.title = title + ": perplexity " + std::to_string(perplexity(usage)).substr(0, 5);
         p.xlabel = "code k (sorted by use)";
         p.ylabel = "share of test code vectors (%)";
+        p.xrange = std::make_pair(-1.0, double(usage.size()));
         std::vector<double> u(usage.data(), usage.data() + usage.size());
         std::sort(u.rbegin(), u.rend());
         std::vector<double> x, y;

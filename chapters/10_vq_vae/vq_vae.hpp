@@ -83,7 +83,10 @@ struct VqVae {
   }
   // Bernoulli means of the reconstruction.
   Mat<Scalar> reconstruct(const Mat<Scalar>& X) const {
-    const Mat<Scalar> Zq = quantised_input(nearest_codes(encode(X), codebook.E), X.cols());
+    const MatD Ze = encode(X);
+    const std::vector<Index> codes = nearest_codes(Ze, codebook.E);
+    require_valid_codes(codes, Ze.cols(), K());
+    const Mat<Scalar> Zq = quantised_input(codes, X.cols());
     return nn::activation_forward(nn::Activation::Sigmoid,
                                   dec2.forward(nn::activation_forward(nn::Activation::ReLU, dec1.forward(Zq))));
   }
@@ -106,7 +109,7 @@ struct VqVae {
     s.Ze = Eigen::Map<const Mat<Scalar>>(Ze.data(), D, M * B).template cast<double>();
     // Quantisation (10.1) and the VQ terms (10.2).
     s.codes = nearest_codes(s.Ze, codebook.E);
-    require_same_length(s.codes, s.Ze.cols());
+    require_valid_codes(s.codes, s.Ze.cols(), K());
     const VqLoss vq = vq_loss(s.Ze, codebook.E, s.codes, beta, B);
     // Decoder and -log p(x | z_q).
     const Mat<Scalar> Zq = quantised_input(s.codes, B);
@@ -129,10 +132,15 @@ struct VqVae {
     return s;
   }
 
-  static void require_same_length(const std::vector<Index>& codes, Index n) {
+  // A student's nearest_codes could return anything: check before indexing the codebook with it.
+  static void require_valid_codes(const std::vector<Index>& codes, Index n, Index K) {
     if (Index(codes.size()) != n)
       throw std::invalid_argument("nearest_codes returned " + std::to_string(codes.size()) + " codes for " +
                                   std::to_string(n) + " vectors");
+    for (Index k : codes)
+      if (k < 0 || k >= K)
+        throw std::invalid_argument("nearest_codes returned code " + std::to_string(k) + ", outside [0, K = " +
+                                    std::to_string(K) + ")");
   }
 };
 
@@ -233,6 +241,7 @@ VqEvaluation evaluate(const VqVae<Scalar>& model, const ImageSet& test, Index ch
     const Mat<Scalar> X = test.range<Scalar>(c, m);
     const MatD Ze = model.encode(X);
     const std::vector<Index> codes = nearest_codes(Ze, model.codebook.E);
+    VqVae<Scalar>::require_valid_codes(codes, Ze.cols(), model.K());
     for (Index k : codes) ev.usage(k) += 1.0;
     ev.quantisation += vq_loss(Ze, model.codebook.E, codes, 0.0, 1).codebook;
     const Mat<Scalar> Zq = model.quantised_input(codes, m);
