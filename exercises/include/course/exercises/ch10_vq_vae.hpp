@@ -1,0 +1,78 @@
+// Chapter 10 exercises: the VQ-VAE (vector quantisation, straight-through, EMA codebook).
+// Equations refer to docs/10-vq-vae.md. Check your work with  ./course check 10
+//
+// Notation: the encoder's outputs z_e are N vectors of dimension D, stored as the columns of a
+// D x N matrix Ze (an image with M code positions contributes M columns, so N = M B for a batch of
+// B images). The codebook e = (e_1, ..., e_K) is stored as the columns of a D x K matrix E (the
+// lecture writes it K x D, one row per code). codes[n] in [0, K) is the code chosen for column n.
+// Losses are summed over the N vectors and divided by the number B of images (as the
+// reconstruction loss is: summed over pixels, averaged over images).
+#pragma once
+
+#include <vector>
+
+#include "course/types.hpp"
+
+namespace course::ch10 {
+
+// Exercise 10.1 -- nearest-code assignment (eq. 10.1).
+// For each column z_n of Ze return k_n = argmin_j ||z_n - e_j||^2 (the lowest j on a tie).
+// Expanding ||z - e_j||^2 = ||z||^2 - 2 z.e_j + ||e_j||^2 is fine, but ||e_j||^2 depends on j.
+// Tests: every assigned squared distance is the smallest one (to 1e-12); argmax, and the
+// expansion without ||e_j||^2, fail.
+std::vector<Index> nearest_codes(const MatD& Ze, const MatD& E);
+
+// The two vector-quantisation terms of the VQ-VAE loss (eq. 10.2), per image.
+struct VqLoss {
+  double codebook = 0.0;    // (1/B) sum_n ||sg[z_n] - e_{k_n}||^2
+  double commitment = 0.0;  // (beta/B) sum_n ||z_n - sg[e_{k_n}]||^2
+};
+
+// Exercise 10.2 -- the codebook and commitment losses (eq. 10.2).
+// Forward, sg is the identity, so both terms are the same squared distance; beta multiplies only
+// the commitment term. `images` is B.
+// Tests: codebook = (1/B) sum_n min_j ||z_n - e_j||^2 and commitment = beta * codebook (to 1e-10);
+// beta on the codebook term, a mean over the N vectors instead of the B images, and unsquared
+// distances fail.
+VqLoss vq_loss(const MatD& Ze, const MatD& E, const std::vector<Index>& codes, double beta, Index images);
+
+// The gradients that reach the encoder and the codebook (eqs. 10.3, 10.4).
+struct VqGradients {
+  MatD Ze;  // D x N: dL/dz_e = straight-through decoder gradient + commitment gradient
+  MatD E;   // D x K: dL/de from the codebook term only
+};
+
+// Exercise 10.3 -- the straight-through estimator and the VQ gradients (eqs. 10.3, 10.4).
+// dRec_dZq (D x N) is the decoder's gradient at z_q = e_{k_n}. The straight-through estimator copies
+// it to z_e unchanged; the commitment term adds 2 beta (z_n - e_{k_n}) / B (e is held constant by
+// sg). The codebook term gives e_k the gradient sum over {n : k_n = k} of 2 (e_k - z_n) / B (z_e
+// is held constant by sg); codes that no z_n chose get 0.
+// Tests: against central differences of the losses as defined with the stop-gradients (relative
+// error <= 1e-6); a missing 2, beta on the wrong term, a gradient through sg, a flipped sign,
+// and a dropped decoder gradient fail.
+VqGradients vq_gradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E, const std::vector<Index>& codes,
+                         double beta, Index images);
+
+// The exponential-moving-average codebook: e_k = sums_k / counts_k.
+struct EmaCodebook {
+  MatD E;       // D x K codebook
+  VecD counts;  // K: moving average of the number of vectors assigned to each code
+  MatD sums;    // D x K: moving average of the sum of the vectors assigned to each code
+};
+
+// Exercise 10.4 -- one EMA codebook update (eq. 10.5), decay gamma in [0, 1):
+//   n_k = #{n : k_n = k},  s_k = sum_{n : k_n = k} z_n,
+//   counts_k <- gamma counts_k + (1 - gamma) n_k,   sums_k <- gamma sums_k + (1 - gamma) s_k,
+//   e_k <- sums_k / counts_k   where counts_k > 0 (otherwise e_k is left as it is).
+// Tests: with gamma = 0 one update equals one k-means (Lloyd) step to 1e-12; swapping gamma and
+// 1 - gamma, and dividing by the total count, fail.
+void ema_codebook_update(EmaCodebook& cb, const MatD& Ze, const std::vector<Index>& codes, double decay);
+
+// Exercise 10.5 -- codebook perplexity (eq. 10.6).
+// counts_k >= 0 is how often code k was used (not all zero). With p_k = counts_k / sum counts,
+// return exp(H(p)) = exp(-sum_k p_k log p_k), where 0 log 0 = 0.
+// Tests: K under uniform use, 1 when one code is used, within [1, K] otherwise (to 1e-12);
+// 2^H, a missing minus sign and 0 log 0 = NaN fail.
+double perplexity(const VecD& counts);
+
+}  // namespace course::ch10
