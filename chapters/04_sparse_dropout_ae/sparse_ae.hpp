@@ -135,17 +135,6 @@ Mat<Scalar> gather_columns(const Mat<Scalar>& X, const Index* idx, Index count) 
   return B;
 }
 
-// Runs Eigen single-threaded while alive. A training step multiplies matrices of at most
-// 784 x 128 x 100: too small for Eigen's threaded product to pay, and its threads spin-wait on each
-// other, so on a loaded 2-core machine two threads took five times the CPU time of one.
-struct SingleThreadedEigen {
-  int saved = Eigen::nbThreads();
-  SingleThreadedEigen() { Eigen::setNbThreads(1); }
-  ~SingleThreadedEigen() { Eigen::setNbThreads(saved); }
-  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
-  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
-};
-
 // Trains from a seeded start; prints progress under the name `what` when `log` is given.
 // Minibatch products run single-threaded (see SingleThreadedEigen); --threads still drives the
 // Monte Carlo checks and the evaluation of whole data sets.

@@ -154,16 +154,6 @@ struct VqRun {
   double seconds = 0.0;
 };
 
-// Minibatch products run single-threaded: on a shared 2-core machine Eigen's two threads on
-// 128-column batches cost more CPU time than they save (as chapter 4 measured).
-struct SingleThreadedEigen {
-  int saved = Eigen::nbThreads();
-  SingleThreadedEigen() { Eigen::setNbThreads(1); }
-  ~SingleThreadedEigen() { Eigen::setNbThreads(saved); }
-  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
-  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
-};
-
 // Trains a VQ-VAE on `train` with the configured codebook update. Every `window` batches it records
 // the perplexity of the window's code usage and the number of dead (unused) codes, then restarts
 // each dead code at a random encoder output of the current batch.

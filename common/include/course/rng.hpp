@@ -98,4 +98,19 @@ auto parallel_chunks(Index n, Index chunk, std::uint64_t seed, F f) {
 // Sets the number of threads for OpenMP and for Eigen (0 keeps the default: all cores).
 void set_threads(int threads);
 
+// Runs Eigen single-threaded while alive, restoring the previous count after. Minibatch training
+// multiplies matrices of at most ~784 x 128 x 400: too small for Eigen's threaded product to pay,
+// and its threads spin-wait on each other; on a loaded 2-core machine two threads took five times
+// the CPU time of one (measured in chapter 4). --threads still drives Monte Carlo and evaluation.
+class SingleThreadedEigen {
+ public:
+  SingleThreadedEigen() : saved_(Eigen::nbThreads()) { Eigen::setNbThreads(1); }
+  ~SingleThreadedEigen() { Eigen::setNbThreads(saved_); }
+  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
+  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace course
