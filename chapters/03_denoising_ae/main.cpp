@@ -59,14 +59,14 @@ int main(int argc, char** argv) {
       ("hidden", po::value<int>(&hidden)->default_value(256), "hidden units of the image DAE")
       ("sigma", po::value<double>(&sigma2d)->default_value(0.3), "noise standard deviation of the 2-D mixture DAE")
       ("score-steps", po::value<int>(&score_steps), "Adam steps of the 2-D mixture DAE (default 3000, --quick 1500)")
-      ("train-images", po::value<Index>(&train_images), "training images for the image DAEs (default 20000, --quick 1000)");
+      ("train-images", po::value<Index>(&train_images), "training images for the image DAEs (default all, --quick 1000)");
     const CommonOptions opt = cli.parse(argc, argv);
     if (!(eta > 0 && eta <= 2)) throw InputError("--eta must be in (0, 2], not " + std::to_string(eta));
     if (!(nu > 0 && nu < 1)) throw InputError("--nu must be in (0, 1), not " + std::to_string(nu));
     if (!(sigma2d > 0 && sigma2d <= 1)) throw InputError("--sigma must be in (0, 1], not " + std::to_string(sigma2d));
     if (hidden < 1 || hidden > 4096) throw InputError("--hidden must be between 1 and 4096");
     if (!cli.vm().count("score-steps")) score_steps = opt.quick ? 1500 : 3000;
-    if (!cli.vm().count("train-images")) train_images = opt.quick ? 1000 : 20000;
+    if (!cli.vm().count("train-images")) train_images = opt.quick ? 1000 : 60000;  // all of Fashion-MNIST
     if (score_steps < 1 || train_images < 1) throw InputError("--score-steps and --train-images must be positive");
     const int epochs = opt.epochs_or(opt.quick ? 1 : 3);
 
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
       Rng rng(opt.seed + 6);
       const MatD pts = mixture.sample(1500, rng);
       const double scale = 0.08, cap = 0.9 * spacing;
-      auto panel = [&](const std::string& title, const MatD& field, const std::string& colour) {
+      auto panel = [&](const std::string& title, const std::string& legend, const MatD& field, const std::string& colour) {
         Panel p;
         p.title = title;
         p.xlabel = "x_1";
@@ -176,17 +176,17 @@ int main(int argc, char** argv) {
         p.xrange = {lo - spacing, hi + spacing};
         p.yrange = {lo - spacing, hi + spacing};
         p.key = "below";
-        p.series.push_back(plot::points("data samples", std::vector<double>(pts.row(0).begin(), pts.row(0).end()),
+        p.series.push_back(plot::points("clean data samples", std::vector<double>(pts.row(0).begin(), pts.row(0).end()),
                                         std::vector<double>(pts.row(1).begin(), pts.row(1).end()),
                                         "pt 7 ps 0.3 lc rgb '#b0b0b0'"));
-        p.series.push_back(arrows(title, grid, field, scale, cap, "lw 1.5 lc rgb '" + colour + "'"));
+        p.series.push_back(arrows(legend, grid, field, scale, cap, "lw 1.5 lc rgb '" + colour + "'"));
         return p;
       };
       const std::string s = std::to_string(sigma2d).substr(0, 4);
       figs.draw("score_field",
                 plot::Figure{"A denoising autoencoder estimates the score (arrows: length 0.08 |s|, capped)",
-                             {panel("DAE: (r(x) - x) / sigma^2, sigma = " + s, est, "#1f77b4"),
-                              panel("true score of the smoothed density, grad log p_sigma", truth, "#d62728")},
+                             {panel("trained DAE, sigma = " + s, "(r(x) - x) / sigma^2", est, "#1f77b4"),
+                              panel("analytic score of the smoothed density", "grad log p_sigma(x)", truth, "#d62728")},
                              1, 1300, 700});
     }
     {
