@@ -185,7 +185,9 @@ int main(int argc, char** argv) {
       const std::string s = std::to_string(sigma2d).substr(0, 4);
       figs.draw("score_field",
                 plot::Figure{"A denoising autoencoder estimates the score (arrows: length 0.08 |s|, capped)",
-                             {panel("trained DAE, sigma = " + s, "(r(x) - x) / sigma^2", est, "#1f77b4"),
+                             {panel("trained DAE, sigma = " + s + " (mean cosine to the true score " +
+                                        std::to_string(mean_cosine(dae_field, true_field)).substr(0, 5) + ")",
+                                    "(r(x) - x) / sigma^2", est, "#1f77b4"),
                               panel("analytic score of the smoothed density", "grad log p_sigma(x)", truth, "#d62728")},
                              1, 1300, 700});
     }
