@@ -1,0 +1,254 @@
+// Chapter 3 model code: a small multilayer perceptron used as a nonlinear denoising autoencoder,
+// its training on images (Fashion-MNIST) and on a 2-D Gaussian mixture, and the analytic pieces
+// the checks compare against (Gaussian and mixture posterior means, Tweedie's formula).
+// Shared by main.cpp and the tests. Equations refer to docs/03-denoising-autoencoders.md.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "course/cli.hpp"
+#include "course/data.hpp"
+#include "course/error.hpp"
+#include "course/exercises/ch03_denoising_ae.hpp"
+#include "course/nn.hpp"
+#include "course/optim.hpp"
+
+namespace course::ch03 {
+
+// =============================================================================================
+// A multilayer perceptron r(x): Linear -> hidden activation -> ... -> Linear -> output activation
+// =============================================================================================
+template <class Scalar>
+struct Mlp {
+  std::vector<nn::Linear<Scalar>> layers;
+  nn::Activation hidden = nn::Activation::ReLU;
+  nn::Activation output = nn::Activation::Identity;
+
+  // What forward keeps for backward: the input of each layer, its pre-activation Z and output H.
+  struct Cache {
+    std::vector<Mat<Scalar>> input, Z, H;
+  };
+
+  Mlp() = default;
+  // sizes = {in, hidden_1, ..., out}.
+  Mlp(const std::vector<Index>& sizes, nn::Activation hidden_act, nn::Activation output_act, Rng& rng)
+      : hidden(hidden_act), output(output_act) {
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) layers.emplace_back(sizes[l], sizes[l + 1], rng);
+  }
+  nn::Activation activation_of(std::size_t l) const { return l + 1 == layers.size() ? output : hidden; }
+
+  // X: in x B -> r(X): out x B.
+  Mat<Scalar> forward(const Mat<Scalar>& X, Cache* cache = nullptr) const {
+    Mat<Scalar> H = X;
+    if (cache) *cache = Cache{};
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      Mat<Scalar> Z = layers[l].forward(H);
+      Mat<Scalar> next = nn::activation_forward(activation_of(l), Z);
+      if (cache) {
+        cache->input.push_back(std::move(H));
+        cache->Z.push_back(std::move(Z));
+        cache->H.push_back(next);
+      }
+      H = std::move(next);
+    }
+    return H;
+  }
+
+  // dY = dL/dr(X) (out x B): accumulates every layer's dW, db (llm.c's <layer>_backward, in reverse).
+  void backward(const Cache& cache, Mat<Scalar> dY) {
+    for (std::size_t l = layers.size(); l-- > 0;) {
+      const Mat<Scalar> dZ = nn::activation_backward(activation_of(l), cache.Z[l], cache.H[l], dY);
+      dY = layers[l].backward(cache.input[l], dZ);
+    }
+  }
+  void zero_grad() {
+    for (auto& layer : layers) layer.zero_grad();
+  }
+  std::vector<Param<Scalar>> params() {
+    std::vector<Param<Scalar>> p;
+    for (std::size_t l = 0; l < layers.size(); ++l) layers[l].collect(p, "layer" + std::to_string(l));
+    return p;
+  }
+};
+
+// Minibatch training runs Eigen on one thread while this object lives: its products (at most
+// 784 x 256 x 128) gain little from a second thread, and on a loaded machine the OpenMP barriers
+// of every product cost far more than they save. --threads still drives the Monte Carlo checks
+// and the image covariance.
+class SingleThreadedEigen {
+ public:
+  SingleThreadedEigen() : threads_(Eigen::nbThreads()) { Eigen::setNbThreads(1); }
+  ~SingleThreadedEigen() { Eigen::setNbThreads(threads_); }
+  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
+  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
+
+ private:
+  int threads_;
+};
+
+// The denoising loss of eq. (3.2) for any r: L = 1/(2B) ||r(Xn) - X||_F^2, one Adam step on it.
+// Returns the loss before the step.
+template <class Scalar>
+double dae_step(Mlp<Scalar>& net, Adam<Scalar>& adam, const Mat<Scalar>& Xn, const Mat<Scalar>& X) {
+  typename Mlp<Scalar>::Cache cache;
+  const Mat<Scalar> R = net.forward(Xn, &cache);
+  const double loss = double(nn::mse_loss<Scalar>(R, X));
+  adam.zero_grad();
+  net.backward(cache, nn::mse_backward<Scalar>(R, X));
+  adam.step();
+  return loss;
+}
+
+// =============================================================================================
+// The image denoising autoencoder (Fashion-MNIST): 784 -> hidden (ReLU) -> 784 (sigmoid)
+// =============================================================================================
+
+// A corruption process C(X; rng), one of the exercises 3.1 and 3.2 with its noise level bound.
+using Corruption = std::function<MatD(const MatD&, Rng&)>;
+
+struct ImageDaeRun {
+  Mlp<float> net;
+  std::vector<double> epoch_loss;  // mean training loss of each epoch
+};
+
+// Minibatch Adam on L = 1/(2B) ||r(C(X)) - X||^2 with fresh corruption every batch (eq. 3.2).
+inline ImageDaeRun train_image_dae(const ImageSet& train, const Corruption& corrupt, Index hidden, int epochs,
+                                   Index batch, double lr, std::uint64_t seed, std::ostream& log,
+                                   const std::string& what) {
+  const SingleThreadedEigen single;
+  Rng rng(seed);
+  ImageDaeRun run;
+  run.net = Mlp<float>({train.dim(), hidden, train.dim()}, nn::Activation::ReLU, nn::Activation::Sigmoid, rng);
+  Adam<float> adam(run.net.params(), float(lr));
+  const Index batches = (train.size() + batch - 1) / batch;
+  Progress progress(log, what, epochs, long(batches));
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    Minibatches mb(train.size(), batch, rng);
+    double total = 0.0;
+    for (Index k = 0; k < mb.count(); ++k) {
+      const MatD X = train.batch<double>(mb.indices(k), mb.size(k));
+      const MatF Xn = corrupt(X, rng).cast<float>();
+      const double loss = dae_step(run.net, adam, Xn, MatF(X.cast<float>()));
+      require_finite_loss(loss, epoch, long(k), what + " loss");
+      progress.batch(long(k), loss);
+      total += loss;
+    }
+    run.epoch_loss.push_back(total / double(mb.count()));
+    progress.epoch(epoch, "loss " + std::to_string(run.epoch_loss.back()));
+  }
+  return run;
+}
+
+// Mean squared error per image, (1/n) sum_i ||A_i - B_i||^2.
+inline double mse_per_image(const MatD& A, const MatD& B) { return (A - B).squaredNorm() / double(A.cols()); }
+
+// =============================================================================================
+// Gaussian data: the optimal DAE and the score (eqs. 3.5-3.7)
+// =============================================================================================
+
+// r*(x) = mu + W (x - mu) with W = Sigma (Sigma + sigma^2 I)^-1 (eq. 3.5), for each column of X.
+inline MatD gaussian_optimal_dae(const VecD& mu, const MatD& Sigma, double sigma, const MatD& X) {
+  const MatD W = linear_dae_weights(Sigma, sigma);
+  return (W * (X.colwise() - mu)).colwise() + mu;
+}
+
+// grad log N(x; mu, C) = -C^-1 (x - mu), for each column of X.
+inline MatD gaussian_score(const VecD& mu, const MatD& C, const MatD& X) {
+  return -C.llt().solve(MatD(X.colwise() - mu));
+}
+
+// =============================================================================================
+// The 2-D Gaussian mixture: posterior mean (the optimal DAE) and the DAE trained on it
+// =============================================================================================
+
+// The optimal DAE of the mixture sum_c w_c N(m_c, v_c I) at noise sigma: the posterior mean
+//   E[x | x~] = sum_c pi_c(x~) (m_c + v_c / (v_c + sigma^2) (x~ - m_c)),
+// with responsibilities pi_c(x~) proportional to w_c N(x~; m_c, (v_c + sigma^2) I).
+inline Eigen::Vector2d mixture_posterior_mean(const GaussianMixture2D& g, double sigma, const Eigen::Vector2d& x) {
+  const double s2 = sigma * sigma;
+  std::vector<double> logw(g.weights.size());
+  double mx = -INFINITY;
+  for (std::size_t c = 0; c < g.weights.size(); ++c) {
+    const double v = g.variances[c] + s2;
+    logw[c] = std::log(g.weights[c]) - std::log(v) - (x - g.means[c]).squaredNorm() / (2.0 * v);
+    mx = std::max(mx, logw[c]);
+  }
+  double total = 0.0;
+  Eigen::Vector2d mean = Eigen::Vector2d::Zero();
+  for (std::size_t c = 0; c < g.weights.size(); ++c) {
+    const double p = std::exp(logw[c] - mx);
+    total += p;
+    mean += p * (g.means[c] + g.variances[c] / (g.variances[c] + s2) * (x - g.means[c]));
+  }
+  return mean / total;
+}
+
+// The mixture the chapter uses: 8 components on a circle of radius 2, each of variance 0.04.
+inline GaussianMixture2D chapter_mixture() { return GaussianMixture2D::ring(8, 2.0, 0.04); }
+
+struct MixtureDaeRun {
+  Mlp<float> net;
+  double sigma = 0.0;
+  std::vector<double> step, loss;  // training loss every `record_every` steps (smoothed)
+};
+
+// A nonlinear DAE 2 -> 64 -> 64 -> 2 (tanh) trained by Adam on fresh mixture samples corrupted by
+// the Gaussian noise of exercise 3.1 at standard deviation sigma, batch 256.
+inline MixtureDaeRun train_mixture_dae(const GaussianMixture2D& g, double sigma, int steps, std::uint64_t seed,
+                                       std::ostream* log = nullptr, int record_every = 50) {
+  const SingleThreadedEigen single;
+  Rng rng(seed);
+  MixtureDaeRun run;
+  run.sigma = sigma;
+  run.net = Mlp<float>({2, 64, 64, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
+  Adam<float> adam(run.net.params(), 3e-3f);
+  const Index batch = 256;
+  const int per_epoch = 500;
+  const int epochs = (steps + per_epoch - 1) / per_epoch;
+  std::unique_ptr<Progress> progress;
+  if (log) progress = std::make_unique<Progress>(*log, "2-D DAE", epochs, per_epoch);
+  double running = 0.0;
+  for (int t = 0; t < steps; ++t) {
+    if (t == steps * 3 / 4) adam.set_lr(1e-3f);  // a smaller step for the last quarter
+    const MatD X = g.sample(batch, rng);
+    const MatD Xn = gaussian_corruption(X, sigma, rng);
+    const double loss = dae_step(run.net, adam, MatF(Xn.cast<float>()), MatF(X.cast<float>()));
+    require_finite_loss(loss, t / per_epoch, t % per_epoch, "2-D DAE loss");
+    running = t == 0 ? loss : 0.98 * running + 0.02 * loss;
+    if ((t + 1) % record_every == 0) {
+      run.step.push_back(t + 1);
+      run.loss.push_back(running);
+    }
+    if (progress) {
+      progress->batch(t % per_epoch, loss);
+      if ((t + 1) % per_epoch == 0 || t + 1 == steps) progress->epoch(t / per_epoch, "loss " + std::to_string(running));
+    }
+  }
+  return run;
+}
+
+// The DAE's score estimate (r(x) - x) / sigma^2 at the columns of X (2 x n), in double.
+inline MatD dae_score(const MixtureDaeRun& run, const MatD& X) {
+  const MatD R = run.net.forward(X.cast<float>()).cast<double>();
+  return (R - X) / (run.sigma * run.sigma);
+}
+
+// Mean over columns of the cosine similarity between A and B (2 x n).
+inline double mean_cosine(const MatD& A, const MatD& B) {
+  double total = 0.0;
+  for (Index j = 0; j < A.cols(); ++j) total += A.col(j).dot(B.col(j)) / (A.col(j).norm() * B.col(j).norm() + 1e-300);
+  return total / double(A.cols());
+}
+
+// The true score of the noise-smoothed mixture, grad log (p * N(0, sigma^2 I)), at the columns of X.
+inline MatD mixture_score(const GaussianMixture2D& g, double sigma, const MatD& X) {
+  MatD S(2, X.cols());
+  for (Index j = 0; j < X.cols(); ++j) S.col(j) = g.score(X.col(j), sigma * sigma);
+  return S;
+}
+
+}  // namespace course::ch03

@@ -1,0 +1,53 @@
+// Chapter 3 exercises: denoising autoencoders.
+// Equations refer to docs/03-denoising-autoencoders.md. Check your work with  ./course check 03
+//
+// Notation (the lecture's): X is d x n, one clean sample per column; a corruption process C turns
+// X into the noisy input Xn (the lecture's x-tilde); the denoising autoencoder r is trained to map
+// Xn back to the clean X. Gaussian noise has standard deviation eta (variance eta^2); masking noise
+// sets each entry to 0 independently with probability nu.
+#pragma once
+
+#include "course/rng.hpp"
+#include "course/types.hpp"
+
+namespace course::ch03 {
+
+// Exercise 3.1 -- Gaussian corruption (eq. 3.1).
+// Return Xn = X + eta * E, where E is d x n with independent N(0, 1) entries drawn from `rng`
+// (use rng.normal(), or rng.normal_matrix<double>(d, n)). eta is the standard deviation, so the
+// noise variance is eta^2.
+// Tests: over many draws, every entry of Xn has mean x_ij and variance eta^2 (Monte Carlo,
+// Bonferroni false-failure rate 1e-6); noise of variance eta instead of eta^2 fails.
+MatD gaussian_corruption(const MatD& X, double eta, Rng& rng);
+
+// Exercise 3.2 -- masking corruption (eq. 3.1).
+// Return Xn with Xn_ij = 0 with probability nu and Xn_ij = X_ij otherwise, independently for each
+// entry (rng.bernoulli(p) is true with probability p). No rescaling of the kept entries.
+// Tests: every entry has mean (1 - nu) x_ij and variance nu (1 - nu) x_ij^2 (Monte Carlo); keeping
+// entries with probability nu instead of 1 - nu fails.
+MatD masking_corruption(const MatD& X, double nu, Rng& rng);
+
+// The denoising loss of a linear autoencoder and its gradient.
+struct DaeLoss {
+  double loss = 0.0;
+  MatD grad;  // dL/dW, d x d
+};
+
+// Exercise 3.3 -- the denoising loss of a linear autoencoder W (d x d) and its gradient (eq. 3.2):
+//   L(W) = 1/(2n) || W Xn - X ||_F^2,      dL/dW = (1/n) (W Xn - X) Xn^T.
+// Xn is the corrupted input, X the clean target (both d x n). Note which one is the target.
+// Tests: the gradient against central differences of the loss (relative error <= 1e-6); with
+// Gaussian noise, the mean loss over noise draws equals the clean loss + eta^2/2 ||W||_F^2
+// (eq. 3.3, Monte Carlo at z = 5); reconstructing the noisy input instead of the clean one fails.
+DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X);
+
+// Exercise 3.4 -- the optimal linear denoising autoencoder (eq. 3.4):
+//   W* = S (S + eta^2 I)^-1,
+// where S (d x d, symmetric positive semi-definite) is the second-moment matrix of the centred data
+// (or the covariance Sigma of a Gaussian, eq. 3.5) and eta the noise standard deviation.
+// Solve a linear system (S + eta^2 I is symmetric positive definite: Eigen's .llt()), do not invert.
+// Tests: gradient descent on the expected loss converges to it (to 1e-8); at W* the mean gradient
+// over noisy samples is zero (Monte Carlo); eta instead of eta^2 fails, and so does W = I.
+MatD linear_dae_weights(const MatD& S, double eta);
+
+}  // namespace course::ch03
