@@ -75,21 +75,6 @@ struct Mlp {
   }
 };
 
-// Minibatch training runs Eigen on one thread while this object lives: its products (at most
-// 784 x 256 x 128) gain little from a second thread, and on a loaded machine the OpenMP barriers
-// of every product cost far more than they save. --threads still drives the Monte Carlo checks
-// and the image covariance.
-class SingleThreadedEigen {
- public:
-  SingleThreadedEigen() : threads_(Eigen::nbThreads()) { Eigen::setNbThreads(1); }
-  ~SingleThreadedEigen() { Eigen::setNbThreads(threads_); }
-  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
-  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
-
- private:
-  int threads_;
-};
-
 // The denoising loss of eq. (3.2) for any r: L = 1/(2B) ||r(Xn) - X||_F^2, one Adam step on it.
 // Returns the loss before the step.
 template <class Scalar>
