@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
         Panel p;
         p.title = std::move(title);
         p.xlabel = "epoch";
-        p.ylabel = "mean squared error per image";
+        p.ylabel = "mean squared error per image (sum over pixels)";
         p.logy = true;
         p.series.push_back(plot::lines("deep AE, training images", c.epoch, c.train_error, "lw 2"));
         p.series.push_back(plot::lines("deep AE, test images", c.epoch, c.test_error, "lw 2 dt 2"));
