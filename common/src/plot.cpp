@@ -35,10 +35,14 @@ std::vector<Series> scatter_by_label(const MatD& pts, const std::vector<int>& la
                                      const std::vector<std::string>& names, std::string style) {
   int classes = 0;
   for (int l : labels) classes = std::max(classes, l + 1);
+  // gnuplot's default line colours repeat after 8, so 10 classes need their own palette (tab10).
+  static const char* const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   std::vector<Series> out;
   for (int c = 0; c < classes; ++c) {
+    const std::string colour = c < 10 ? std::string(" lc rgb '") + palette[c] + "'" : " lc " + std::to_string(c + 1);
     Series s{Series::Kind::Points, c < int(names.size()) ? names[std::size_t(c)] : std::to_string(c), {{}, {}},
-             style + " lc " + std::to_string(c + 1)};
+             style + colour};
     for (Index i = 0; i < pts.cols(); ++i)
       if (labels[std::size_t(i)] == c) {
         s.columns[0].push_back(pts(0, i));
