@@ -254,6 +254,7 @@ TrainingCurve train_autoencoder(DeepAutoencoder<Scalar>& ae, const Data& train, 
   Stopwatch clock;
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     const Minibatches mb(n, opt.batch, rng);
+    const SingleThreadedEigen single_threaded;  // minibatch products: one thread (see rng.hpp)
     for (Index k = 0; k < mb.count(); ++k) {
       const Mat<Scalar> X = gather<Scalar>(train, mb.indices(k), mb.size(k));
       const double loss = double(ae.forward_backward(X));
