@@ -93,12 +93,15 @@ def grade_class(args) -> int:
             subs.append(s.resolve())
     # A single directory holding submissions (not itself one) is expanded to its entries.
     wanted = {c.file for c in course.chapters}
-    if len(subs) == 1 and subs[0].is_dir() and not any((subs[0] / f).is_file() for f in wanted):
+    if not args.autograder and len(subs) == 1 and subs[0].is_dir() and \
+            not any((subs[0] / f).is_file() for f in wanted):
         subs = sorted(p for p in subs[0].iterdir() if not p.name.startswith("."))
     if not subs:
         raise SystemExit("no submissions to grade")
     args.out.mkdir(parents=True, exist_ok=True)
-    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix="course-grade-"))
+    # The work directory sits in the build tree, not /tmp (which the sandbox replaces).
+    (course.build / "grading").mkdir(exist_ok=True)
+    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix="work-", dir=course.build / "grading"))
     tmp_root.chmod(0o711)
     try:
         rubrics, warnings = load_rubrics(course, tmp_root)

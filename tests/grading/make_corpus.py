@@ -26,31 +26,24 @@ import zipfile
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 FILE = "ch01_linear_ae_pca.cpp"
 
-# name: (code inserted at the top of the target function's body, extra includes, file status,
-#        broken, reason regex)
-SABOTAGE = {
-    "infinite_loop": ("volatile bool forever = true; while (forever) {}", "",
-                      "compiled", "target", r"^time or memory limit"),
-    "stack_overflow": ("if (deep_recursion(1) == 42) return {};", "", "compiled", "target",
-                       r"segmentation fault.*stack overflow"),
-    "segfault": ("volatile int* volatile nowhere = nullptr; *nowhere = 1;", "", "compiled", "target",
-                 r"segmentation fault"),
-    "abort": ("std::abort();", "#include <cstdlib>\n", "compiled", "target", r"SIGABRT"),
-    "huge_allocation": ("std::vector<double> huge(std::size_t(1) << 40, 1.0); if (huge[7] == 3) return {};",
-                        "#include <vector>\n", "compiled", "target", r"^time or memory limit"),
-    "fork_bomb": ("for (;;) ::fork();", "#include <unistd.h>\n", "compiled", "target",
-                  r"^time or memory limit"),
-    "exit0": ("std::exit(0);", "#include <cstdlib>\n", "compiled", "target",
-              r"exit status 0 before the test case finished"),
-    "underscore_exit0": ("::_exit(0);", "#include <unistd.h>\n", "compiled", "target",
-                         r"exit status 0 before the test case finished"),
-    "fake_success": (
-        'print_fake_success(); return {};',
-        "#include <cstdio>\n#include <unistd.h>\n", "compiled", "target", r"."),
-    "nan": ("return nan_result();", "#include <limits>\n", "compiled", "target", r"wrong result"),
-    "write_outside": ("try_to_write_outside(); return {};", "#include <fstream>\n#include <cstdio>\n",
-                      "compiled", "target", r"."),
+# The misbehaviours that happen at run time share ONE source file, so a class of them costs one
+# compile (the grader's compiler cache serves the rest): the target function picks its
+# misbehaviour from the name of the submission, which the grader's scratch directory contains
+# (<work>/slotN/<student>/scratch). name: (file status, broken, reason regex)
+RUNTIME = {
+    "infinite_loop": ("compiled", "target", r"^time or memory limit"),
+    "stack_overflow": ("compiled", "target", r"segmentation fault.*stack overflow"),
+    "segfault": ("compiled", "target", r"segmentation fault"),
+    "abort": ("compiled", "target", r"SIGABRT"),
+    "huge_allocation": ("compiled", "target", r"^time or memory limit"),
+    "fork_bomb": ("compiled", "target", r"^time or memory limit"),
+    "exit0": ("compiled", "target", r"exit status 0 before the test case finished"),
+    "underscore_exit0": ("compiled", "target", r"exit status 0 before the test case finished"),
+    "fake_success": ("compiled", "target", r"wrong result"),
+    "nan": ("compiled", "target", r"wrong result"),
+    "write_outside": ("compiled", "target", r"wrong result"),
 }
+MISBEHAVE = "if (const double wrong = misbehave(); wrong != 1.0) return wrong;"
 
 HELPERS = r'''
 namespace {
@@ -82,7 +75,25 @@ namespace {
     if (f) f << "PWNED\n";
   }
 }
-[[maybe_unused]] double nan_result() { return std::numeric_limits<double>::quiet_NaN(); }
+// The misbehaviour named by this submission's directory; 1.0 means "behave".
+double misbehave() {
+  char cwd[4096] = {0};
+  if (::getcwd(cwd, sizeof cwd - 1) == nullptr) return 1.0;
+  const std::string where(cwd);
+  auto is = [&](const char* name) { return where.find(std::string("/") + name + "/") != std::string::npos; };
+  if (is("infinite_loop")) { volatile bool forever = true; while (forever) {} }
+  if (is("stack_overflow")) return deep_recursion(1);
+  if (is("segfault")) { volatile int* volatile nowhere = nullptr; *nowhere = 1; }
+  if (is("abort")) std::abort();
+  if (is("huge_allocation")) { std::vector<double> huge(std::size_t(1) << 40, 1.0); return huge[7]; }
+  if (is("fork_bomb")) for (;;) ::fork();
+  if (is("exit0")) std::exit(0);
+  if (is("underscore_exit0")) ::_exit(0);
+  if (is("fake_success")) { print_fake_success(); return 0.0; }
+  if (is("nan")) return std::numeric_limits<double>::quiet_NaN();
+  if (is("write_outside")) { try_to_write_outside(); return 0.0; }
+  return 1.0;
+}
 }  // namespace
 '''
 
@@ -97,7 +108,7 @@ def sabotage(solution: str, function: str, code: str) -> str:
     return solution[:eol + 1] + "  " + code + "\n" + solution[eol + 1:]
 
 
-def with_helpers(text: str, includes: str, case: str, targets: list[str]) -> str:
+def with_helpers(text: str, case: str, targets: list[str]) -> str:
     helpers = HELPERS.replace("@CASE@", case).replace(
         "@TARGETS@", ", ".join(json.dumps(t) for t in targets))
     first_ns = text.index("namespace course::ch01")
@@ -150,21 +161,22 @@ def main():
             header.read_text().replace("namespace course::ch01 {", "namespace course::ch01 {\n// edited\n"),
     })
     submit("includes_the_solution",
-           f'#include "{ROOT / "solutions" / FILE}"\n', "rejected", "all", r"not accepted|not run")
-    hijack = solution + '\nnamespace course {\nCheckRow check_bound(const std::string&, const std::string&, double, double, double) { return {}; }\n}\n'
+           f'#include "{ROOT / "solutions" / FILE}"\n', "rejected", "all", r"not run")
+    # (These two start from the stubs: the file is refused whatever its exercises do.)
+    hijack = stub + '\nnamespace course {\nCheckRow check_bound(const std::string&, const std::string&, double, double, double) { return {}; }\n}\n'
     hijack = '#include "course/check.hpp"\n' + hijack
     submit("replaces_a_course_function", hijack, "rejected", "all", r"not run")
-    exit_hijack = solution + '\nextern "C" void _exit(int) { for (;;) {} }\n'
+    exit_hijack = stub + '\nextern "C" void _exit(int) { for (;;) {} }\n'
     submit("replaces_exit", exit_hijack, "rejected", "all", r"not run")
 
     targets = [str(args.outputs / "gradebook.csv"), str(args.outputs / "correct" / "report.json"),
                str(args.outputs / "write_outside" / "report.json"),
                str(ROOT / "tests/ch01/test_ch01_linear_ae_pca.cpp"), str(ROOT / "solutions" / FILE),
                "/proc/self/exe", "../test_ch01", "../../test_ch01", "/tmp/course_grading_pwned"]
-    for name, (code, includes, file, broken, reason) in SABOTAGE.items():
-        text = sabotage(solution, args.target, code)
-        text = with_helpers(text, includes, "eq_1_3_loss_equals_its_trace_form", targets)
-        submit(name, text, file, broken, reason)
+    misbehaving = with_helpers(sabotage(solution, args.target, MISBEHAVE),
+                               "eq_1_3_loss_equals_its_trace_form", targets)
+    for name, (file, broken, reason) in RUNTIME.items():
+        submit(name, misbehaving, file, broken, reason)
 
     # Archives: a .zip and a .tar.gz of the correct submission (nested in a folder).
     buf = io.BytesIO()

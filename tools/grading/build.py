@@ -101,14 +101,13 @@ def _check_symbols(obj: pathlib.Path, chapter: str) -> str:
     bad = []
     for r, d in zip(raw, dem):
         mangled, kind = r.split()[0], r.split()[1]
-        name = d.rsplit(" ", 3)[0] if d.count(" ") >= 3 else d.split()[0]
         name = re.sub(r" [A-Za-z] [0-9a-f]*( [0-9a-f]*)?$", "", d)
         if any(f in name for f in FORBIDDEN_ANYWHERE):
             bad.append(name)
         elif name.startswith(own) or name.startswith(f"typeinfo for {own}") or \
                 name.startswith(f"typeinfo name for {own}") or name.startswith(f"vtable for {own}"):
             continue
-        elif kind in ("W", "V", "u") and mangled.startswith("_Z"):
+        elif kind in ("W", "V", "u") and (mangled.startswith("_Z") or mangled.startswith("DW.ref.")):
             continue  # an inline function or template instantiation: the course's copy wins
         else:
             bad.append(name)
@@ -128,6 +127,16 @@ def compile_student(course: Course, ch: Chapter, source: pathlib.Path, work: pat
     shutil.copyfile(source, src)
     os.chmod(src, 0o644)
     obj_name, dep_name = ch.stem + ".o", ch.stem + ".d"
+    # First only the list of included files (cheap): a forbidden include is refused before the
+    # compiler has turned it into an object.
+    pre = sandbox.run(ch.compile_command + ["-fdiagnostics-color=never", "-M", "-MF", dep_name,
+                                            ch.file], str(cdir), COMPILE_LIMITS, slot=slot,
+                      output_cap=200000, role="compile")
+    if pre.exit_code == 0:
+        why = _check_dependencies(cdir / dep_name, ch.file, course)
+        if why:
+            shutil.rmtree(cdir, ignore_errors=True)
+            return None, f"{ch.file} is not accepted: {why}"
     argv = ch.compile_command + ["-fdiagnostics-color=never", "-MD", "-MF", dep_name,
                                  "-o", obj_name, "-c", ch.file]
     cache = compiler_cache(course)

@@ -60,7 +60,7 @@ def _solution_object(course: Course, file: str) -> pathlib.Path:
 def _run_all(exe: pathlib.Path, scratch: pathlib.Path) -> dict[str, str]:
     """{suite/case: failure text} from one run of the whole test executable."""
     sandbox.make_scratch(str(scratch), 0)
-    out = sandbox.run([str(exe), "--log_format=XML", "--log_level=message",
+    out = sandbox.run([str(exe), "--log_format=XML", "--log_level=test_suite",
                        "--log_sink=log.xml", "--report_level=no", "--color_output=no"],
                       str(scratch), DRAFT_LIMITS, slot=0)
     text = (scratch / "log.xml").read_text(errors="replace") if (scratch / "log.xml").exists() else ""
@@ -91,7 +91,8 @@ def draft_chapter(course: Course, num: str) -> dict:
     if ch is None:
         raise SystemExit(f"chapter {num} is not built in {course.build}")
     hook = build.hook_object(course)
-    work = pathlib.Path(tempfile.mkdtemp(prefix=f"course-draft-{num}-"))
+    (course.build / "grading").mkdir(exist_ok=True)
+    work = pathlib.Path(tempfile.mkdtemp(prefix=f"draft-{num}-", dir=course.build / "grading"))
     work.chmod(0o711)
     try:
         base = {c.file: _solution_object(course, c.file) for c in course.chapters}
@@ -100,7 +101,8 @@ def draft_chapter(course: Course, num: str) -> dict:
             src = work / ch.file
             src.write_text(solution_with_one_stub(course.root / "solutions" / ch.file, e.number))
             obj = work / f"{ch.stem}-{e.number}.o"
-            p = subprocess.run(ch.compile_command + ["-o", str(obj), "-c", str(src)],
+            launcher = ["ccache"] if shutil.which("ccache") else []
+            p = subprocess.run(launcher + ch.compile_command + ["-o", str(obj), "-c", str(src)],
                                capture_output=True, text=True)
             if p.returncode != 0:
                 raise SystemExit(f"cannot compile the solution with {e.number} stubbed:\n{p.stderr[-3000:]}")

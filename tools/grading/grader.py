@@ -257,7 +257,7 @@ def run_case(course, ch, case, exe, rubric, failed_files, work, slot, limits) ->
         result["reason"] = f"the rubric names {case}, which is not a test case of test_ch{ch.num}"
         return result
     scratch = sandbox.make_scratch(str(work / "scratch"), slot)
-    argv = [str(exe), f"--run_test={case}", "--log_format=XML", "--log_level=message",
+    argv = [str(exe), f"--run_test={case}", "--log_format=XML", "--log_level=test_suite",
             "--log_sink=boost_log.xml", "--report_level=no", "--catch_system_errors=no",
             "--color_output=no"]
     out = sandbox.run(argv, scratch, limits, slot=slot, channel=True)

@@ -16,6 +16,7 @@
 #include <boost/test/tree/test_unit.hpp>
 #include <boost/test/framework.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@
 
 namespace {
 
-std::string g_nonce;
+// Plain arrays, not std::string: they must be valid before any dynamic initialisation runs.
+char g_nonce[128];
 int g_result_fd = -1;
 
 __attribute__((constructor(101))) void read_grading_channel() {
@@ -32,12 +34,15 @@ __attribute__((constructor(101))) void read_grading_channel() {
   if (spec == nullptr) return;
   int nonce_fd = -1, result_fd = -1;
   if (std::sscanf(spec, "%d,%d", &nonce_fd, &result_fd) != 2) return;
-  char buf[256];
+  size_t len = 0;
   ssize_t n;
-  while ((n = ::read(nonce_fd, buf, sizeof buf)) > 0) g_nonce.append(buf, static_cast<size_t>(n));
+  while (len + 1 < sizeof g_nonce &&
+         (n = ::read(nonce_fd, g_nonce + len, sizeof g_nonce - 1 - len)) > 0)
+    len += static_cast<size_t>(n);
+  g_nonce[len] = '\0';
   ::close(nonce_fd);
   ::unsetenv("COURSE_GRADE_CHANNEL");
-  if (!g_nonce.empty()) g_result_fd = result_fd;
+  if (len > 0) g_result_fd = result_fd;
 }
 
 void write_all(int fd, const std::string& s) {
@@ -60,7 +65,7 @@ class ResultRecorder : public boost::unit_test::global_configuration {
     for (const auto id : cases_) {
       const auto& tu = boost::unit_test::framework::get(id, boost::unit_test::TUT_CASE);
       const auto& r = boost::unit_test::results_collector.results(id);
-      out += g_nonce + " " + tu.full_name() + " " + (r.passed() ? "passed" : "failed") + " " +
+      out += std::string(g_nonce) + " " + tu.full_name() + " " + (r.passed() ? "passed" : "failed") + " " +
              std::to_string(r.p_assertions_passed) + " " + std::to_string(r.p_assertions_failed) + "\n";
     }
     write_all(g_result_fd, out);

@@ -89,11 +89,14 @@ def isolation() -> str:
     return _ISOLATION
 
 
-def _namespace_prefix(uid: int, gid: int) -> list[str]:
+def _namespace_prefix(uid: int, gid: int, keep: tuple[str, ...] = ()) -> list[str]:
     """unshare new mount, network and PID namespaces; as root there, give /tmp, /var/tmp and
     /dev/shm private empty tmpfs mounts (so nothing written outside the scratch directory
-    outlives the command); then drop to `uid` and run the command under a /bin/sh as PID 1."""
-    inner = ('for d in /tmp /var/tmp /dev/shm; do [ -d "$d" ] && '
+    outlives the command), except where a path in `keep` (the command, its cwd) lives; then drop
+    to `uid` and run the command under a /bin/sh as PID 1."""
+    hide = [d for d in ("/tmp", "/var/tmp", "/dev/shm")
+            if os.path.isdir(d) and not any(os.path.realpath(k).startswith(d + "/") for k in keep)]
+    inner = (f'for d in {" ".join(hide)}; do '
              'mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs "$d"; done; '
              f'exec setpriv --reuid={uid} --regid={gid} --clear-groups --no-new-privs -- '
              '/bin/sh -c \'"$@"; exit $?\' sh "$@"')
@@ -176,7 +179,7 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if mode == "namespaces":
         # sh is PID 1 of the new namespace: the command is its child, so signals reach it as
         # usual, and its exit status comes back as 128 + signal for a signal death.
-        cmd = _namespace_prefix(uid, gid) + argv
+        cmd = _namespace_prefix(uid, gid, (cwd, argv[0])) + argv
     else:
         cmd = list(argv)
 
