@@ -8,8 +8,9 @@ Each submission is a copy of exercises/ holding ch01_linear_ae_pca.cpp: the refe
 with one exercise function (--target, default linear_ae_loss) sabotaged, or a whole-file case.
 OUT_DIR/expected.json says, per submission, what the grader must report:
   "file":   the status of ch01_linear_ae_pca.cpp (compiled, missing, compile error, rejected)
-  "broken": "none" (full marks), "all" (zero), or "target" (the test cases that call the target
-            function fail, every other test case passes)
+  "broken": "none" (full marks), "all" (zero), "calls" (a crash or a kill in the target function:
+            every test case that calls it fails, every other passes) or "verifies" (a wrong value:
+            the test cases the rubric grades it by fail; those that only call it may pass)
   "reason": a regular expression the reason of each failed test case must match
 --copies N adds N more correct submissions (for timing a class); --outputs names the grader's
 output directory, which the "write_outside" submission tries to overwrite.
@@ -31,17 +32,17 @@ FILE = "ch01_linear_ae_pca.cpp"
 # misbehaviour from the name of the submission, which the grader's scratch directory contains
 # (<work>/slotN/<student>/scratch). name: (file status, broken, reason regex)
 RUNTIME = {
-    "infinite_loop": ("compiled", "target", r"^time or memory limit"),
-    "stack_overflow": ("compiled", "target", r"segmentation fault.*stack overflow"),
-    "segfault": ("compiled", "target", r"segmentation fault"),
-    "abort": ("compiled", "target", r"SIGABRT"),
-    "huge_allocation": ("compiled", "target", r"^time or memory limit"),
-    "fork_bomb": ("compiled", "target", r"^time or memory limit"),
-    "exit0": ("compiled", "target", r"exit status 0 before the test case finished"),
-    "underscore_exit0": ("compiled", "target", r"exit status 0 before the test case finished"),
-    "fake_success": ("compiled", "target", r"wrong result"),
-    "nan": ("compiled", "target", r"wrong result"),
-    "write_outside": ("compiled", "target", r"wrong result"),
+    "infinite_loop": ("compiled", "calls", r"^time or memory limit"),
+    "stack_overflow": ("compiled", "calls", r"segmentation fault.*stack overflow"),
+    "segfault": ("compiled", "calls", r"segmentation fault"),
+    "abort": ("compiled", "calls", r"SIGABRT"),
+    "huge_allocation": ("compiled", "calls", r"^time or memory limit"),
+    "fork_bomb": ("compiled", "calls", r"^time or memory limit"),
+    "exit0": ("compiled", "calls", r"exit status 0 before the test case finished"),
+    "underscore_exit0": ("compiled", "calls", r"exit status 0 before the test case finished"),
+    "fake_success": ("compiled", "verifies", r"wrong result"),
+    "nan": ("compiled", "verifies", r"wrong result"),
+    "write_outside": ("compiled", "verifies", r"wrong result"),
 }
 MISBEHAVE = "if (const double wrong = misbehave(); wrong != 1.0) return wrong;"
 

@@ -57,7 +57,8 @@ def main():
                     "--copies", str(args.copies), "--outputs", str(out)], check=True)
     expected = json.loads((corpus / "expected.json").read_text())["submissions"]
     target_number = next(n for n, e in rubric.items() if e.get("function") == target)
-    target_tests = set(rubric[target_number]["tests"])
+    verifies = set(rubric[target_number]["tests"])
+    calls = set(rubric[target_number].get("called_by", [])) | verifies
     all_tests = {t for e in rubric.values() for t in e["tests"]}
 
     t0 = time.monotonic()
@@ -94,11 +95,16 @@ def main():
         status = r["files"].get(FILE, {}).get("status")
         if status != exp["file"]:
             problems.append(f"{name}: file status {status!r}, expected {exp['file']!r}")
-        broken = {"none": set(), "all": all_tests, "target": target_tests}[exp["broken"]]
+        broken = {"none": set(), "all": all_tests, "calls": calls, "verifies": verifies}[exp["broken"]]
+        may_fail = calls if exp["broken"] == "verifies" else broken
         for t in sorted(all_tests):
             res = r["tests"].get(t)
             if res is None:
                 problems.append(f"{name}: {t} not graded")
+                continue
+            if t in may_fail and t not in broken:
+                if res["status"] != "passed" and not re.search(exp["reason"], res["reason"]):
+                    problems.append(f"{name}: {t}: reason {res['reason']!r} does not match {exp['reason']!r}")
                 continue
             if t in broken:
                 if res["status"] == "passed":
@@ -107,7 +113,8 @@ def main():
                     problems.append(f"{name}: {t}: reason {res['reason']!r} does not match {exp['reason']!r}")
             elif res["status"] != "passed":
                 problems.append(f"{name}: {t} failed ({res['reason']}) but must pass")
-        score = sum(e["points"] * sum(t not in broken for t in e["tests"]) / len(e["tests"])
+        failed = {t for t in all_tests if r["tests"].get(t, {}).get("status") != "passed"}
+        score = sum(round(e["points"] * sum(t not in failed for t in e["tests"]) / len(e["tests"]), 2)
                     for e in rubric.values())
         max_score = sum(e["points"] for e in rubric.values())
         if abs(r["score"] - score) > 0.011 or abs(r["max_score"] - max_score) > 1e-9:

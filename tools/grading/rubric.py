@@ -3,8 +3,12 @@
 helper adds its own file; no shared list to edit. Format:
 
     {"chapter": "01",
-     "exercises": {"1.1": {"title": "PCA via the SVD", "points": 3,
-                           "tests": ["ch01_linear_ae_pca/eq_1_1_...", ...]}, ...}}
+     "exercises": {"1.1": {"title": "PCA via the SVD", "function": "pca_via_svd", "points": 3,
+                           "tests": ["ch01_linear_ae_pca/eq_1_1_...", ...],
+                           "called_by": [...]}, ...}}
+
+"tests" are the graded test cases; "called_by" (informational, measured by the draft) lists every
+test case that calls the exercise, so a crash in it fails those too.
 
 An exercise scores points * (its test cases passed) / (its test cases). A test case may verify
 several exercises (it is run once). `./course grade --draft-rubric NN` writes a draft from the
@@ -77,9 +81,11 @@ def draft(ch: Chapter, depends: dict, passing_with_stubs: list[str]) -> dict:
     for e in ch.exercises:
         tests = [t for t, ns in depends.items() if e.number in ns]
         exercises[e.number] = {"title": e.title, "function": e.function,
-                               "points": max(1, len(tests)), "tests": tests}
+                               "points": max(1, len(tests)), "tests": tests, "called_by": tests}
     return {"chapter": ch.num,
-            "comment": "Drafted by ./course grade --draft-rubric: review the points, then commit. "
-                       "An exercise scores points * passed / len(tests).",
+            "comment": "Drafted by ./course grade --draft-rubric NN. 'tests' (graded) starts as "
+                       "'called_by' (every test case that calls the exercise, measured); keep in "
+                       "'tests' those that verify it, set the points, commit. An exercise scores "
+                       "points * passed / len(tests).",
             "exercises": exercises,
             "ungraded_tests": passing_with_stubs}
