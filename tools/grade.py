@@ -22,6 +22,7 @@ import os
 import pathlib
 import queue
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -108,6 +109,8 @@ def grade_class(args) -> int:
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
         hook = build.hook_object(course)
+        memo_dir = tmp_root / "objects"
+        memo_dir.mkdir()
         names = unique_names(subs)
         todo = [(s, n) for s, n in zip(subs, names)
                 if not (args.resume and (args.out / n / "report.json").exists())]
@@ -123,7 +126,8 @@ def grade_class(args) -> int:
         def one(sub, name):
             slot = slots.get()
             try:
-                r = grade(sub, name, course, rubrics, tmp_root / f"slot{slot}" / name, slot, limits, hook)
+                r = grade(sub, name, course, rubrics, tmp_root / f"slot{slot}" / name, slot, limits,
+                          hook, memo_dir)
                 r["warnings"] = warnings
                 with lock:
                     report.write_student(args.out, r)
@@ -185,7 +189,18 @@ def autograder(args) -> int:
     return 0
 
 
+def interrupted(signum, frame):
+    """Ctrl-C or SIGTERM: kill the contained test processes and stop at once. Every student
+    finished so far has complete reports (written atomically); --resume continues."""
+    sandbox.kill_all()
+    print(f"\ninterrupted (signal {signum}): the reports written so far are complete; "
+          "rerun with --resume to continue", file=sys.stderr)
+    os._exit(128 + signum)
+
+
 def main(argv) -> int:
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     args = parse_args(argv)
     if args.draft_rubric:
         return draft_rubric(args)

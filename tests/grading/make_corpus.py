@@ -5,7 +5,8 @@ from the chapter 1 solution (so it follows the solution as it changes).
     make_corpus.py OUT_DIR [--target FUNCTION] [--copies N] [--outputs GRADES_DIR]
 
 Each submission is a copy of exercises/ holding ch01_linear_ae_pca.cpp: the reference solution
-with one exercise function (--target, default linear_ae_loss) sabotaged, or a whole-file case.
+with one exercise function (--target, default pca_via_svd, which no other exercise's test calls)
+sabotaged, or a whole-file case.
 OUT_DIR/expected.json says, per submission, what the grader must report:
   "file":   the status of ch01_linear_ae_pca.cpp (compiled, missing, compile error, rejected)
   "broken": "none" (full marks), "all" (zero), "calls" (a crash or a kill in the target function:
@@ -44,7 +45,18 @@ RUNTIME = {
     "nan": ("compiled", "verifies", r"wrong result"),
     "write_outside": ("compiled", "verifies", r"wrong result"),
 }
-MISBEHAVE = "if (const double wrong = misbehave(); wrong != 1.0) return wrong;"
+# What the target function does first, by its return type: misbehave() returns 1.0 to behave,
+# else the wrong value to return (NaN, or 0.0 standing for a finite wrong answer).
+MISBEHAVE = {
+    "double": "if (const double wrong = misbehave(); wrong != 1.0) return wrong;",
+    "Pca": ("if (const double wrong = misbehave(); wrong != 1.0) {\n"
+            "    Pca bad;  // NaN everywhere, or the first k coordinate axes with unit variances\n"
+            "    bad.mean = VecD::Constant(X.rows(), wrong);\n"
+            "    bad.components = std::isnan(wrong) ? MatD::Constant(X.rows(), k, wrong) : MatD::Identity(X.rows(), k);\n"
+            "    bad.eigenvalues = VecD::Constant(std::min(X.rows(), X.cols()), std::isnan(wrong) ? wrong : 1.0);\n"
+            "    return bad;\n  }"),
+}
+RETURN_TYPE = {"pca_via_svd": "Pca", "linear_ae_loss": "double"}
 
 HELPERS = r'''
 namespace {
@@ -121,7 +133,7 @@ def with_helpers(text: str, case: str, targets: list[str]) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=pathlib.Path)
-    ap.add_argument("--target", default="linear_ae_loss")
+    ap.add_argument("--target", default="pca_via_svd", choices=sorted(RETURN_TYPE))
     ap.add_argument("--copies", type=int, default=0)
     ap.add_argument("--outputs", type=pathlib.Path, default=ROOT / "grades")
     args = ap.parse_args()
@@ -174,8 +186,8 @@ def main():
                str(args.outputs / "write_outside" / "report.json"),
                str(ROOT / "tests/ch01/test_ch01_linear_ae_pca.cpp"), str(ROOT / "solutions" / FILE),
                "/proc/self/exe", "../test_ch01", "../../test_ch01", "/tmp/course_grading_pwned"]
-    misbehaving = with_helpers(sabotage(solution, args.target, MISBEHAVE),
-                               "eq_1_3_loss_equals_its_trace_form", targets)
+    misbehaving = with_helpers(sabotage(solution, args.target, MISBEHAVE[RETURN_TYPE[args.target]]),
+                               "eq_1_1_eigenvalues_are_squared_singular_values_over_n", targets)
     for name, (file, broken, reason) in RUNTIME.items():
         submit(name, misbehaving, file, broken, reason)
 

@@ -157,7 +157,10 @@ def classify(out: sandbox.Outcome, case: str, limits: sandbox.Limits, checks, fa
 
 
 def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pathlib.Path,
-          slot: int, limits: sandbox.Limits, hook: pathlib.Path) -> dict:
+          slot: int, limits: sandbox.Limits, hook: pathlib.Path,
+          memo_dir: pathlib.Path | None = None) -> dict:
+    """The report of one submission (see report.py). memo_dir: where objects compiled in this
+    run are kept, so identical files are compiled once."""
     started = datetime.datetime.now(datetime.timezone.utc)
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o711)
@@ -179,7 +182,7 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
             report["files"][ch.file] = {"status": "missing", "message": failed_files[ch.file]}
             objects[ch.file] = ch.stub_object
             continue
-        obj, why = build.compile_student(course, ch, sources[ch.file], work, slot)
+        obj, why = build.compile_student(course, ch, sources[ch.file], work, slot, memo_dir)
         if obj is None:
             failed_files[ch.file] = why
             status = "rejected" if "is not accepted" in why else "compile error"

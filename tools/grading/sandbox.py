@@ -3,8 +3,10 @@
 Containment, from strongest to weakest:
 - as root: fresh mount, network (no network) and PID namespaces (`unshare --mount --net --pid
   --fork --kill-child --mount-proc`), with private empty /tmp, /var/tmp and /dev/shm; a tiny
-  /bin/sh is PID 1 there, so when the command ends or is killed every
-  process it left (a fork bomb's children included) dies with the namespace. The command runs as a
+  /bin/sh is PID 1 there, so when the command ends, or its process group is killed (the
+  wall-clock limit, or kill_all on an interrupt), every process it left (a fork bomb's children,
+  even those that called setsid) dies with the namespace. (--kill-child alone would not do: the
+  uid switch clears the parent-death signal.) The command runs as a
   private unprivileged uid per worker slot (`setpriv --reuid`), so RLIMIT_NPROC, which counts per
   user, limits exactly this command, and it cannot write the grader's files (root-owned, 0644).
 - everywhere: setrlimit CPU time, address space (memory), processes, file size, stack, no core
@@ -71,6 +73,16 @@ class Outcome:
 
 
 _ISOLATION: str | None = None
+_LIVE: set[int] = set()   # process groups of the commands running now
+
+
+def kill_all() -> None:
+    """Kill every contained command still running (the grader is being interrupted)."""
+    for pgid in list(_LIVE):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def isolation() -> str:
@@ -196,6 +208,7 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         if channel:
             os.close(nonce_r)
             os.close(result_w)
+    _LIVE.add(proc.pid)
     timed_out = threading.Event()
 
     def kill():
@@ -217,6 +230,7 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    _LIVE.discard(proc.pid)
 
     records: list[str] = []
     if channel:
