@@ -52,7 +52,7 @@ MISBEHAVE = {
     "Pca": ("if (const double wrong = misbehave(); wrong != 1.0) {\n"
             "    Pca bad;  // NaN everywhere, or the first k coordinate axes with unit variances\n"
             "    bad.mean = VecD::Constant(X.rows(), wrong);\n"
-            "    bad.components = std::isnan(wrong) ? MatD::Constant(X.rows(), k, wrong) : MatD::Identity(X.rows(), k);\n"
+            "    bad.components = std::isnan(wrong) ? MatD(MatD::Constant(X.rows(), k, wrong)) : MatD(MatD::Identity(X.rows(), k));\n"
             "    bad.eigenvalues = VecD::Constant(std::min(X.rows(), X.cols()), std::isnan(wrong) ? wrong : 1.0);\n"
             "    return bad;\n  }"),
 }
