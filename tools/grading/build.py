@@ -120,6 +120,8 @@ def _check_symbols(obj: pathlib.Path, chapter: str) -> str:
     return ""
 
 
+# {source path: (wall, cpu seconds)} of each compile that ran (a memoised file has none).
+COMPILE_TIMES: dict[str, tuple] = {}
 _MEMO: dict[str, tuple] = {}
 _MEMO_LOCKS: dict[str, threading.Lock] = {}
 _MEMO_GUARD = threading.Lock()
@@ -170,6 +172,7 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
         argv = ["ccache"] + argv
     out = sandbox.run(argv, str(cdir), COMPILE_LIMITS, slot=slot, output_cap=200000, role="compile",
                       extra_env=cache)
+    COMPILE_TIMES[str(source)] = (round(out.wall, 1), round(out.cpu, 1))
     if out.exit_code != 0:
         why = out.describe(COMPILE_LIMITS)
         if why:

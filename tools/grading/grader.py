@@ -183,6 +183,7 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
             objects[ch.file] = ch.stub_object
             continue
         obj, why = build.compile_student(course, ch, sources[ch.file], work, slot, memo_dir)
+        wall, cpu = build.COMPILE_TIMES.pop(str(sources[ch.file]), (0.0, 0.0))
         if obj is None:
             failed_files[ch.file] = why
             status = "rejected" if "is not accepted" in why else "compile error"
@@ -191,6 +192,7 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
         else:
             report["files"][ch.file] = {"status": "compiled", "message": ""}
             objects[ch.file] = obj
+        report["files"][ch.file].update(compile_wall=wall, compile_cpu=cpu)
 
     # 2. Link each chapter's tests; a file that breaks the link is replaced by its stub.
     exes = {}
