@@ -48,6 +48,8 @@ class Units(unittest.TestCase):
         self.assertIn("wrong result", grader.classify(wrong, case, lim, checks, failures)[1])
         # exit(0) from an exercise: status 0 but no record. Printing cannot make a record.
         self.assertIn("exit status 0", grader.classify(outcome(), case, lim, [], [])[1])
+        self.assertIn("exit() was called",
+                      grader.classify(outcome(records=[f"{case} exited 0 0"]), case, lim, [], [])[1])
         self.assertIn("time or memory limit",
                       grader.classify(outcome(exit_code=None, signal=9, timed_out=True), case, lim, [], [])[1])
         self.assertIn("segmentation fault",

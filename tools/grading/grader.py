@@ -132,6 +132,9 @@ def classify(out: sandbox.Outcome, case: str, limits: sandbox.Limits, checks, fa
         return False, (f"the test process ended with exit status {status} before the test case "
                        f"finished (exit() called from the exercise code?)")
     _, verdict, n_pass, n_fail = record.split(" ")[:4]
+    if verdict == "exited":
+        return False, ("exit() was called from the exercise code during the test case "
+                       f"(exit status {out.exit_code}); the test could not finish")
     if verdict == "passed" and out.exit_code == 0 and int(n_pass) > 0:
         return True, ""
     if verdict == "passed" and out.exit_code != 0:

@@ -9,8 +9,9 @@
 // the environment or on a descriptor while exercise code runs. W is the write end of the result
 // pipe; after the last test case, test_finish() writes for each test case that ran
 //     <nonce> <suite/case> passed|failed <assertions passed> <assertions failed>
-// A process that dies, is killed, or calls exit()/_exit() from exercise code writes no record, and
-// printing cannot forge one without the nonce.
+// or, when exercise code calls exit() during a test case, "<nonce> <suite/case> exited 0 0".
+// A process that dies, is killed, or calls _exit() writes no record; printing cannot forge one
+// without the nonce.
 #include <boost/test/results_collector.hpp>
 #include <boost/test/tree/global_fixture.hpp>
 #include <boost/test/tree/test_unit.hpp>
@@ -54,10 +55,32 @@ void write_all(int fd, const std::string& s) {
   }
 }
 
+// exit() called by exercise code in the middle of a test case: say so, and leave at once (the
+// static destructors that exit() would run next can crash under a test that never returned).
+// Registered at the first test case, after every static initialiser, so it runs first at exit.
+bool g_in_case = false;
+std::string* g_case_name = nullptr;
+
+void on_exit_during_test_case() {
+  if (!g_in_case || g_result_fd < 0) return;
+  write_all(g_result_fd, std::string(g_nonce) + " " + *g_case_name + " exited 0 0\n");
+  ::_exit(0);
+}
+
 class ResultRecorder : public boost::unit_test::global_configuration {
  public:
   void test_unit_start(boost::unit_test::test_unit const& tu) override {
-    if (tu.p_type == boost::unit_test::TUT_CASE) cases_.push_back(tu.p_id);
+    if (tu.p_type != boost::unit_test::TUT_CASE) return;
+    cases_.push_back(tu.p_id);
+    if (g_case_name == nullptr) {
+      g_case_name = new std::string;
+      std::atexit(&on_exit_during_test_case);
+    }
+    *g_case_name = tu.full_name();
+    g_in_case = true;
+  }
+  void test_unit_finish(boost::unit_test::test_unit const& tu, unsigned long) override {
+    if (tu.p_type == boost::unit_test::TUT_CASE) g_in_case = false;
   }
   void test_finish() override {
     if (g_result_fd < 0) return;

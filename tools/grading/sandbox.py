@@ -181,7 +181,8 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     def preexec():
         def lim(what, value):
             resource.setrlimit(what, (value, value))
-        lim(resource.RLIMIT_CPU, int(limits.cpu))
+        # SIGXCPU at the soft limit (reported as a CPU time limit), SIGKILL a second later.
+        resource.setrlimit(resource.RLIMIT_CPU, (int(limits.cpu), int(limits.cpu) + 1))
         lim(resource.RLIMIT_AS, limits.memory_mb * mb)
         lim(resource.RLIMIT_FSIZE, limits.fsize_mb * mb)
         lim(resource.RLIMIT_STACK, limits.stack_mb * mb)
