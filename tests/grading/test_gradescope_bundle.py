@@ -20,11 +20,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 FILE = "ch01_linear_ae_pca.cpp"
 
 
-def run_autograder(root: pathlib.Path, build: pathlib.Path, source: pathlib.Path) -> dict:
+def run_autograder(root: pathlib.Path, build: pathlib.Path, sources: pathlib.Path) -> dict:
+    """Gradescope puts the student's uploaded files in submission/: here every chNN_*.cpp of
+    `sources` (solutions/ or exercises/)."""
     sub = root / "submission"
     shutil.rmtree(sub, ignore_errors=True)
     sub.mkdir()
-    shutil.copyfile(source, sub / FILE)
+    for f in sources.glob("ch[0-9][0-9]_*.cpp"):
+        shutil.copyfile(f, sub / f.name)
     shutil.rmtree(root / "results", ignore_errors=True)
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), COURSE_GRADE_BUILD=str(build))
     p = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True)
@@ -62,8 +65,8 @@ def main():
         for pkg in ("libeigen3-dev", "libboost-test-dev", "cmake", "g++"):
             if pkg not in setup:
                 problems.append(f"setup.sh does not install {pkg}")
-        good = run_autograder(root, args.build, ROOT / "solutions" / FILE)
-        bad = run_autograder(root, args.build, ROOT / "exercises" / FILE)
+        good = run_autograder(root, args.build, ROOT / "solutions")
+        bad = run_autograder(root, args.build, ROOT / "exercises")
         for name, r in (("solution", good), ("stubs", bad)):
             if not isinstance(r.get("score"), (int, float)) or not r.get("tests"):
                 problems.append(f"{name}: results.json lacks score or tests: {r}")

@@ -198,8 +198,16 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
         report["files"][ch.file].update(compile_wall=wall, compile_cpu=cpu)
 
     # 2. Link each chapter's tests; a file that breaks the link is replaced by its stub.
+    #    A chapter none of whose graded test cases can run (its files missing or broken) is not
+    #    linked at all.
     exes = {}
     for ch in course.chapters:
+        rubric = rubrics.get(ch.num, {})
+        runnable = [t for n, e in rubric.items() for t in e["tests"]
+                    if course.exercise_file(n) not in failed_files]
+        if not runnable:
+            exes[ch.num] = None
+            continue
         exe = work / f"test_ch{ch.num}"
         ok, err = build.link_chapter(course, ch, list(objects.values()), exe, hook)
         if not ok:
