@@ -1,86 +1,219 @@
 #!/usr/bin/env python3
-"""Basic grader: ./course grade SUBMISSION... (directories holding chNN_*.cpp, or .zip/.tar.gz).
+"""./course grade: grade a class of submissions against the course's tests.
 
-For each submission: take only its exercise sources (chNN_*.cpp; a missing one is replaced by the
-course's stub), build the course's tests against them in grades/build/<name>, run each chapter's
-test executable, and count the test cases that pass. Writes grades/gradebook.csv.
+    tools/grade.py [options] SUBMISSION...      directories (copies of exercises/) or .zip/.tar.gz
+    tools/grade.py --draft-rubric NN            print a draft tests/rubric/chNN.json (--write to save)
+    tools/grade.py --gradescope-bundle [FILE]   write the Gradescope autograder bundle (.zip)
+    tools/grade.py --autograder                 inside Gradescope: grade $AUTOGRADER_ROOT/submission
+
+Only the exercise sources chNN_*.cpp are taken from a submission; headers, tests and the build
+come from the course. Each source is compiled on its own against the prebuilt course build
+(--build, default build/), each graded test case runs in its own contained process
+(tools/grading/sandbox.py), points come from tests/rubric/chNN.json. Outputs (--out, default
+grades/): gradebook.csv, junit.xml, and per student feedback.md, report.json, results.json
+(Gradescope format) and junit.xml. See docs/instructors.md.
 """
-import csv
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
 import pathlib
+import queue
 import shutil
-import subprocess
+import signal
 import sys
-import tarfile
 import tempfile
-import xml.etree.ElementTree as ET
-import zipfile
+import threading
+import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "grades"
-
-
-def extract(sub: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
-    if sub.is_dir():
-        return sub
-    if zipfile.is_zipfile(sub):
-        with zipfile.ZipFile(sub) as z:
-            z.extractall(dest)
-        return dest
-    if tarfile.is_tarfile(sub):
-        with tarfile.open(sub) as t:
-            t.extractall(dest, filter="data")
-        return dest
-    raise SystemExit(f"{sub}: not a directory, .zip or .tar.gz")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from grading import build, draft, report, rubric, sandbox  # noqa: E402
+from grading.course import Course, ROOT  # noqa: E402
+from grading.grader import grade, student_name  # noqa: E402
 
 
-def grade(sub: pathlib.Path):
-    name = sub.name.split(".")[0]
-    work = pathlib.Path(tempfile.mkdtemp(prefix=f"grade-{name}-"))
-    src = extract(sub, work / "unpacked")
-    ex = work / "exercises"
-    ex.mkdir()
-    for stub in sorted((ROOT / "exercises").glob("ch[0-9][0-9]_*.cpp")):
-        found = list(src.rglob(stub.name))
-        shutil.copy(found[0] if found else stub, ex / stub.name)
-    build = OUT / "build" / name
-    cfg = subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-DCOURSE_IMPL=exercises",
-                          f"-DCOURSE_EXERCISES_DIR={ex}", "-DCOURSE_STUDENT_TWINS=OFF"],
-                         capture_output=True, text=True)
-    chapters = sorted(p.name[2:] for p in (ROOT / "tests").glob("ch[0-9][0-9]"))
-    results = {}
-    built = cfg.returncode == 0 and subprocess.run(
-        ["cmake", "--build", str(build), "-j", "2", "--target"] + [f"test_ch{c}" for c in chapters],
-        capture_output=True, text=True).returncode == 0
-    for c in chapters:
-        exe = build / "tests" / f"ch{c}" / f"test_ch{c}"
-        passed = total = 0
-        if built and exe.exists():
-            report = work / f"ch{c}.xml"
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="./course grade", description=__doc__.split("\n\n")[0])
+    p.add_argument("submissions", nargs="*", type=pathlib.Path)
+    p.add_argument("--out", type=pathlib.Path, default=ROOT / "grades", help="output directory (grades/)")
+    p.add_argument("--build", type=pathlib.Path, default=ROOT / "build",
+                   help="a configured and built course build directory (build/)")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
+                   help="submissions graded in parallel (default: the number of cores)")
+    p.add_argument("--time-limit", type=float, default=60, help="wall-clock seconds per test case (60)")
+    p.add_argument("--cpu-limit", type=int, default=None, help="CPU seconds per test case (= time limit)")
+    p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per test process (2048)")
+    p.add_argument("--nproc", type=int, default=16, help="process/thread limit per test case (16)")
+    p.add_argument("--fsize-mb", type=int, default=64, help="largest file a test may write (64)")
+    p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the tests (1)")
+    p.add_argument("--resume", action="store_true", help="skip students that already have a report")
+    p.add_argument("--draft-rubric", metavar="NN", help="draft tests/rubric/chNN.json and print it")
+    p.add_argument("--write", action="store_true", help="with --draft-rubric: write the file")
+    p.add_argument("--gradescope-bundle", nargs="?", const=ROOT / "grades/gradescope_autograder.zip",
+                   type=pathlib.Path, metavar="ZIP", help="write the Gradescope autograder bundle")
+    p.add_argument("--autograder", action="store_true",
+                   help="Gradescope mode: grade $AUTOGRADER_ROOT/submission (default /autograder) "
+                        "into $AUTOGRADER_ROOT/results/results.json")
+    return p.parse_args(argv)
+
+
+def load_rubrics(course: Course, work: pathlib.Path) -> tuple[dict, list[str]]:
+    rubrics, warnings = {}, []
+    for ch in course.chapters:
+        r, w = rubric.load(course, ch, lambda ch=ch: draft.stub_failures(course, ch.num, work))
+        rubrics[ch.num] = r
+        warnings += w
+    return rubrics, warnings
+
+
+def unique_names(subs: list[pathlib.Path]) -> list[str]:
+    names, seen = [], {}
+    for s in subs:
+        n = student_name(s)
+        seen[n] = seen.get(n, 0) + 1
+        names.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return names
+
+
+def grade_class(args) -> int:
+    course = Course(args.build)
+    for w in course.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not course.chapters:
+        raise SystemExit("no chapter is built: nothing to grade")
+    limits = sandbox.Limits(wall=args.time_limit, cpu=args.cpu_limit or int(args.time_limit) + 1,
+                            memory_mb=args.memory_mb, nproc=args.nproc, fsize_mb=args.fsize_mb,
+                            threads=args.threads)
+    subs = []
+    for s in args.submissions:
+        if not s.exists():
+            print(f"warning: {s} does not exist (skipped)", file=sys.stderr)
+        else:
+            subs.append(s.resolve())
+    # A single directory holding submissions (not itself one) is expanded to its entries.
+    wanted = {c.file for c in course.chapters}
+    if not args.autograder and len(subs) == 1 and subs[0].is_dir() and \
+            not any((subs[0] / f).is_file() for f in wanted):
+        subs = sorted(p for p in subs[0].iterdir() if not p.name.startswith("."))
+    if not subs:
+        raise SystemExit("no submissions to grade")
+    args.out.mkdir(parents=True, exist_ok=True)
+    # The work directory sits in the build tree, not /tmp (which the sandbox replaces).
+    (course.build / "grading").mkdir(exist_ok=True)
+    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix="work-", dir=course.build / "grading"))
+    tmp_root.chmod(0o711)
+    try:
+        rubrics, warnings = load_rubrics(course, tmp_root)
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        hook = build.hook_object(course)
+        memo_dir = tmp_root / "objects"
+        memo_dir.mkdir()
+        names = unique_names(subs)
+        todo = [(s, n) for s, n in zip(subs, names)
+                if not (args.resume and (args.out / n / "report.json").exists())]
+        print(f"grading {len(todo)} submission(s), {args.jobs} at a time, chapters "
+              f"{' '.join(c.num for c in course.chapters)}, isolation: {sandbox.isolation()}",
+              file=sys.stderr)
+        slots: queue.Queue = queue.Queue()
+        for i in range(max(1, args.jobs)):
+            slots.put(i)
+        lock = threading.Lock()
+        t0 = time.monotonic()
+
+        def one(sub, name):
+            slot = slots.get()
             try:
-                subprocess.run([str(exe), "--report_format=XML", "--report_level=detailed",
-                                f"--report_sink={report}"], capture_output=True, timeout=300, cwd=work)
-                for tc in ET.parse(report).getroot().iter("TestCase"):
-                    total += 1
-                    passed += tc.get("result") == "passed"
-            except (subprocess.TimeoutExpired, ET.ParseError, FileNotFoundError):
-                pass
-        results[c] = (passed, total)
-    shutil.rmtree(work, ignore_errors=True)
-    return name, results, built
+                r = grade(sub, name, course, rubrics, tmp_root / f"slot{slot}" / name, slot, limits,
+                          hook, memo_dir)
+                r["warnings"] = warnings
+                with lock:
+                    report.write_student(args.out, r)
+                    report.write_class(args.out)
+                    print(f"{name}: {r['score']:g} / {r['max_score']:g}  ({r['seconds']:.1f} s)", flush=True)
+                return r
+            finally:
+                slots.put(slot)
+
+        with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(one, s, n) for s, n in todo]
+            for f in cf.as_completed(futures):
+                f.result()
+        report.write_class(args.out)
+        dt = time.monotonic() - t0
+        if todo:
+            print(f"graded {len(todo)} submission(s) in {dt:.1f} s ({dt / len(todo):.1f} s per "
+                  f"submission with {args.jobs} job(s)); gradebook: {args.out / 'gradebook.csv'}",
+                  file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    return 0
 
 
-def main(argv):
-    OUT.mkdir(exist_ok=True)
-    rows = [grade(pathlib.Path(a)) for a in argv]
-    chapters = sorted({c for _, r, _ in rows for c in r})
-    with open(OUT / "gradebook.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student"] + [f"ch{c}" for c in chapters] + ["total", "built"])
-        for name, r, built in rows:
-            w.writerow([name] + [f"{r[c][0]}/{r[c][1]}" for c in chapters] +
-                       [sum(p for p, _ in r.values()), "yes" if built else "no"])
-    print(f"wrote {OUT / 'gradebook.csv'}")
+def draft_rubric(args) -> int:
+    course = Course(args.build)
+    num = f"{int(args.draft_rubric):02d}"
+    d = draft.draft_chapter(course, num)
+    text = json.dumps(d, indent=2) + "\n"
+    if args.write:
+        path = rubric.rubric_path(course, num)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path.relative_to(course.root)}: review the points, then commit it", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def autograder(args) -> int:
+    """Gradescope's run_autograder calls this: one submission, results.json where Gradescope reads it."""
+    root = pathlib.Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    out = pathlib.Path(tempfile.mkdtemp(prefix="course-autograder-"))
+    args.submissions = [root / "submission"]
+    args.out = out
+    args.jobs = 1
+    results = root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    try:
+        grade_class(args)
+        produced = next(out.glob("*/results.json"))
+        shutil.copyfile(produced, results / "results.json")
+    except (SystemExit, Exception) as e:   # Gradescope must always get a results.json
+        (results / "results.json").write_text(json.dumps(
+            {"score": 0, "output": f"The autograder failed: {e}", "tests": []}, indent=2))
+        return 1
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+def interrupted(signum, frame):
+    """Ctrl-C or SIGTERM: kill the contained test processes and stop at once. Every student
+    finished so far has complete reports (written atomically); --resume continues."""
+    sandbox.kill_all()
+    print(f"\ninterrupted (signal {signum}): the reports written so far are complete; "
+          "rerun with --resume to continue", file=sys.stderr)
+    os._exit(128 + signum)
+
+
+def main(argv) -> int:
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    args = parse_args(argv)
+    if args.draft_rubric:
+        return draft_rubric(args)
+    if args.gradescope_bundle:
+        from grading import gradescope
+        return gradescope.write_bundle(args.gradescope_bundle)
+    if args.autograder:
+        return autograder(args)
+    if not args.submissions:
+        raise SystemExit("usage: ./course grade SUBMISSION... (directories or .zip/.tar.gz archives); "
+                         "./course grade --help")
+    return grade_class(args)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

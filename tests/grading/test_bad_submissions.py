@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Grade the corpus of bad submissions (make_corpus.py) with ./course grade's engine against this
+build tree, and check that each is graded exactly as expected: the broken exercise's test cases
+fail with the right reason, every other test case passes, the scores and the gradebook follow the
+rubric, every report is written and well formed, no file outside the scratch directories was
+touched, and no sandboxed process outlives the grader.
+
+    test_bad_submissions.py --build BUILD_DIR [--keep DIR] [--copies N] [--jobs J]
+Exit 77 (CTest: skipped) when chapter 1 is not built in BUILD_DIR.
+"""
+import argparse
+import csv
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from grading import sandbox  # noqa: E402
+
+FILE = "ch01_linear_ae_pca.cpp"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", type=pathlib.Path, required=True)
+    ap.add_argument("--keep", type=pathlib.Path, help="grade into this directory and keep it")
+    ap.add_argument("--copies", type=int, default=0, help="extra correct submissions (timing)")
+    ap.add_argument("--jobs", type=int, default=2)
+    # Generous wall clock (a shared, loaded machine stretches a 3 s test case to 30 s); the CPU
+    # limit is what stops an infinite loop or a fork bomb quickly.
+    ap.add_argument("--time-limit", type=float, default=90)
+    ap.add_argument("--cpu-limit", type=int, default=8)
+    args = ap.parse_args()
+    if not (args.build / "tests/ch01/test_ch01").exists():
+        print(f"chapter 1 is not built in {args.build}: skipped")
+        return 77
+    rubric = json.loads((ROOT / "tests/rubric/ch01.json").read_text())["exercises"]
+    protected = {p: p.read_bytes() for p in
+                 [ROOT / "tests/ch01/test_ch01_linear_ae_pca.cpp", ROOT / "solutions" / FILE,
+                  args.build / "tests/ch01/test_ch01"]}
+
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="grading-test-"))
+    # A fixed output path keeps the corpus sources identical from run to run (the write_outside
+    # submission names it), so the grader's compiler cache makes a re-run cheap.
+    out = args.keep or args.build.resolve() / "grading" / "test-grades"
+    if out.exists():
+        shutil.rmtree(out)
+    corpus = tmp / "corpus"
+    target = "pca_via_svd"   # called by chapter 1's eq_1_1 tests only: breaking it touches nothing else
+    subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus), "--target", target,
+                    "--copies", str(args.copies), "--outputs", str(out)], check=True)
+    expected = json.loads((corpus / "expected.json").read_text())["submissions"]
+    target_number = next(n for n, e in rubric.items() if e.get("function") == target)
+    verifies = set(rubric[target_number]["tests"])
+    calls = set(rubric[target_number].get("called_by", [])) | verifies
+    all_tests = {t for e in rubric.values() for t in e["tests"]}
+
+    t0 = time.monotonic()
+    cmd = [sys.executable, str(ROOT / "tools/grade.py"), "--build", str(args.build), "--out", str(out),
+           "--jobs", str(args.jobs), "--time-limit", str(args.time_limit), "--cpu-limit", str(args.cpu_limit),
+           "--memory-mb", "1024", "--nproc", "4", "--fsize-mb", "16"] + [str(corpus / n) for n in sorted(os.listdir(corpus))
+                                                  if n != "expected.json"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    dt = time.monotonic() - t0
+    print(p.stdout)
+    print(p.stderr[-3000:])
+    problems = []
+    if p.returncode != 0:
+        problems.append(f"the grader exited with {p.returncode}")
+
+    gradebook = {}
+    try:
+        with open(out / "gradebook.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                gradebook[row["student"]] = row
+    except (OSError, csv.Error) as e:
+        problems.append(f"gradebook.csv unreadable: {e}")
+
+    for name, exp in sorted(expected.items()):
+        d = out / name
+        try:
+            r = json.loads((d / "report.json").read_text())
+            gs = json.loads((d / "results.json").read_text())
+            ET.parse(d / "junit.xml")
+            md = (d / "feedback.md").read_text()
+        except (OSError, ValueError, ET.ParseError) as e:
+            problems.append(f"{name}: missing or malformed report ({e})")
+            continue
+        status = r["files"].get(FILE, {}).get("status")
+        if status != exp["file"]:
+            problems.append(f"{name}: file status {status!r}, expected {exp['file']!r}")
+        broken = {"none": set(), "all": all_tests, "calls": calls, "verifies": verifies}[exp["broken"]]
+        may_fail = calls if exp["broken"] == "verifies" else broken
+        broken = broken - set(exp.get("may_pass", []))
+        for t in sorted(all_tests):
+            res = r["tests"].get(t)
+            if res is None:
+                problems.append(f"{name}: {t} not graded")
+                continue
+            if t in may_fail and t not in broken:
+                if res["status"] != "passed" and not re.search(exp["reason"], res["reason"]):
+                    problems.append(f"{name}: {t}: reason {res['reason']!r} does not match {exp['reason']!r}")
+                continue
+            if t in broken:
+                if res["status"] == "passed":
+                    problems.append(f"{name}: {t} passed but must fail")
+                elif not re.search(exp["reason"], res["reason"]):
+                    problems.append(f"{name}: {t}: reason {res['reason']!r} does not match {exp['reason']!r}")
+            elif res["status"] != "passed":
+                problems.append(f"{name}: {t} failed ({res['reason']}) but must pass")
+        failed = {t for t in all_tests if r["tests"].get(t, {}).get("status") != "passed"}
+        score = sum(round(e["points"] * sum(t not in failed for t in e["tests"]) / len(e["tests"]), 2)
+                    for e in rubric.values())
+        max_score = sum(e["points"] for e in rubric.values())
+        # Only chapter 1 is in the corpus: other chapters' files are missing and score 0.
+        ch01 = [e for e in r["exercises"] if e["chapter"] == "01"]
+        got = sum(e["points"] for e in ch01)
+        got_max = sum(e["max_points"] for e in ch01)
+        if abs(got - score) > 0.011 or abs(got_max - max_score) > 1e-9 or \
+                abs(r["score"] - sum(e["points"] for e in r["exercises"])) > 0.011:
+            problems.append(f"{name}: chapter 1 score {got} / {got_max}, expected {score:.2f} / {max_score}")
+        if abs(gs.get("score", -1) - r["score"]) > 1e-9 or not all(
+                {"name", "score", "max_score", "status", "output"} <= set(t) for t in gs.get("tests", [])):
+            problems.append(f"{name}: results.json is not in Gradescope's format or disagrees")
+        row = gradebook.get(name)
+        if row is None or abs(float(row["total"]) - r["score"]) > 1e-9:
+            problems.append(f"{name}: gradebook row {row} disagrees with the report ({r['score']})")
+        if exp["file"] == "compile error" and "error" not in md:
+            problems.append(f"{name}: feedback.md does not quote the compiler error")
+        print(f"{name:28s} {r['score']:6.2f} / {r['max_score']:g}   {status}")
+
+    fake = out / "fake_success" / "report.json"
+    if fake.exists():
+        outputs = " ".join(t["output"] for t in json.loads(fake.read_text())["tests"].values())
+        if "No errors detected" not in outputs:
+            problems.append("fake_success: its fake lines were not captured as (untrusted) output")
+    for path, data in protected.items():
+        if path.read_bytes() != data:
+            problems.append(f"{path} was modified during grading")
+    for f in out.rglob("*"):
+        if f.is_file() and b"PWNED" in f.read_bytes()[:1 << 20]:
+            problems.append(f"{f} was overwritten by a submission")
+    if pathlib.Path("/tmp/course_grading_pwned").exists():
+        problems.append("a submission wrote /tmp/course_grading_pwned")
+    if sandbox.isolation() == "namespaces":
+        for slot in range(args.jobs):
+            for role in ("test", "compile"):
+                uid = sandbox.sandbox_ids(slot, role)[0]
+                ps = subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True)
+                if ps.stdout.strip():
+                    problems.append(f"processes of sandbox uid {uid} outlived the grader: {ps.stdout.split()}")
+    print(f"graded {len(expected)} submissions in {dt:.1f} s ({dt / len(expected):.1f} s per submission, "
+          f"{args.jobs} jobs, isolation {sandbox.isolation()})")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if problems:
+        print("FAIL:\n  " + "\n  ".join(problems))
+        return 1
+    print("OK: every submission graded as expected")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

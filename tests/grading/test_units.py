@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Unit tests of the grader's pure parts (no build needed): reading submissions, the Boost log,
+the verdict, the rubric, the reports."""
+import io
+import pathlib
+import sys
+import tarfile
+import tempfile
+import unittest
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from grading import grader, report, rubric, sandbox  # noqa: E402
+from grading.course import parse_exercises  # noqa: E402
+
+LINE = "[1.3] loss equals its trace form: analytic=0.25 numeric=0.5 error=0.2 tol=1e-10 (identity) FAIL"
+LOG = f"""<TestLog><TestSuite name="course"><TestSuite name="ch01"><TestCase name="eq_1_3" file="t.cpp" line="3">
+<Message file="t.cpp" line="4"><![CDATA[{LINE}]]></Message>
+<Error file="t.cpp" line="4"><![CDATA[{LINE}
+detail]]></Error>
+<Message file="t.cpp" line="5"><![CDATA[rejects a missing 1/2: [1.3] : analytic=1 numeric=2 error=0.5 tol=1e-10 (identity) FAIL]]></Message>"""
+
+
+def outcome(**kw):
+    base = dict(exit_code=0, signal=None, timed_out=False, wall=0.1, cpu=0.1, records=[], output="")
+    base.update(kw)
+    return sandbox.Outcome(**base)
+
+
+class Units(unittest.TestCase):
+    def test_log_is_parsed_even_when_cut_short(self):
+        checks, failures = grader.parse_log(LOG)
+        self.assertEqual(len(checks), 2)
+        self.assertEqual(checks[0]["analytic"], 0.25)
+        self.assertEqual(checks[0]["numeric"], 0.5)
+        self.assertIsNone(checks[0]["planted_wrong_formula"])
+        self.assertEqual(checks[1]["planted_wrong_formula"], "a missing 1/2")
+        self.assertEqual(len(failures), 1)
+
+    def test_verdicts(self):
+        lim = sandbox.Limits(wall=5)
+        checks, failures = grader.parse_log(LOG)
+        case = "ch01/eq_1_3"
+        ok = outcome(records=[f"{case} passed 3 0"])
+        self.assertEqual(grader.classify(ok, case, lim, [], []), (True, ""))
+        wrong = outcome(exit_code=201, records=[f"{case} failed 1 1"])
+        self.assertIn("wrong result", grader.classify(wrong, case, lim, checks, failures)[1])
+        # exit(0) from an exercise: status 0 but no record. Printing cannot make a record.
+        self.assertIn("exit status 0", grader.classify(outcome(), case, lim, [], [])[1])
+        self.assertIn("exit() was called",
+                      grader.classify(outcome(records=[f"{case} exited 0 0"]), case, lim, [], [])[1])
+        self.assertIn("time or memory limit",
+                      grader.classify(outcome(exit_code=None, signal=9, timed_out=True), case, lim, [], [])[1])
+        self.assertIn("segmentation fault",
+                      grader.classify(outcome(exit_code=None, signal=11), case, lim, [], [])[1])
+        self.assertFalse(grader.classify(outcome(records=[f"{case} passed 0 0"]), case, lim, [], [])[0])
+        ni = outcome(exit_code=201, records=[f"{case} failed 0 1"])
+        self.assertIn("1.2 is not implemented",
+                      grader.classify(ni, case, lim, [], ["exercise 1.2 linear_ae_loss not implemented yet"])[1])
+
+    def test_sources_come_only_from_regular_exercise_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = pathlib.Path(d)
+            z = d / "s.zip"
+            with zipfile.ZipFile(z, "w") as f:
+                f.writestr("../../evil/ch01_a.cpp", "deep")
+                f.writestr("x/ch01_a.cpp", "shallow")
+                f.writestr("x/include/h.hpp", "header")
+            got, _ = grader.collect_sources(z, {"ch01_a.cpp"}, d / "out1")
+            self.assertEqual(got["ch01_a.cpp"].read_text(), "shallow")
+            self.assertFalse((d.parent / "evil").exists())
+            t = d / "s.tar.gz"
+            with tarfile.open(t, "w:gz") as f:
+                link = tarfile.TarInfo("ch01_a.cpp")
+                link.type = tarfile.SYMTYPE
+                link.linkname = "/etc/shadow"
+                f.addfile(link)
+            got, _ = grader.collect_sources(t, {"ch01_a.cpp"}, d / "out2")
+            self.assertEqual(got, {})
+            sub = d / "dir"
+            sub.mkdir()
+            (sub / "ch01_a.cpp").symlink_to("/etc/passwd")
+            self.assertEqual(grader.collect_sources(sub, {"ch01_a.cpp"}, d / "out3")[0], {})
+
+    def test_student_names(self):
+        self.assertEqual(grader.student_name(pathlib.Path("a/Jo Doe.tar.gz")), "Jo_Doe")
+        self.assertEqual(grader.student_name(pathlib.Path("x.zip")), "x")
+
+    def test_exercises_are_read_from_the_headers(self):
+        hdr = ROOT / "exercises/include/course/exercises/ch01_linear_ae_pca.hpp"
+        ex = parse_exercises(hdr, "ch01_linear_ae_pca.cpp")
+        self.assertEqual([e.number for e in ex], ["1.1", "1.2", "1.3", "1.4"])
+        self.assertEqual(ex[1].function, "linear_ae_loss")
+
+    def test_default_rubric_gives_a_point_per_test_case(self):
+        class Ch:
+            exercises = []
+        r = rubric.default_rubric(Ch(), {"s/a": ["1.1"], "s/b": ["1.1", "1.2"], "s/c": ["1.2"]})
+        self.assertEqual(r["1.1"]["points"], 2)
+        self.assertEqual(r["1.2"]["tests"], ["s/c"])
+
+    def test_reports_are_written(self):
+        r = {"student": "s", "graded_at": "now", "score": 1.5, "max_score": 2, "files": {"f.cpp": {"status": "compiled", "message": ""}},
+             "notes": [], "exercises": [{"number": "1.1", "title": "t", "chapter": "01", "points": 1.5,
+                                         "max_points": 2, "tests": ["a", "b"], "passed": 1}],
+             "tests": {"a": {"status": "passed", "reason": "", "exercises": ["1.1"], "checks": [], "failures": [], "output": "", "wall": 0.1},
+                       "b": {"status": "failed", "reason": "wrong result", "exercises": ["1.1"], "checks": [], "failures": ["x"], "output": "", "wall": 0.1}},
+             "seconds": 1.0}
+        with tempfile.TemporaryDirectory() as d:
+            d = pathlib.Path(d)
+            report.write_student(d, r)
+            report.write_class(d)
+            self.assertIn("s,1.5,1.5,2", (d / "gradebook.csv").read_text())
+            self.assertIn("wrong result", (d / "s" / "feedback.md").read_text())
+
+
+if __name__ == "__main__":
+    unittest.main()

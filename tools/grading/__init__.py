@@ -1,0 +1,1 @@
+"""The course grader: ./course grade (tools/grade.py is the command line)."""

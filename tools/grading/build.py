@@ -1,0 +1,224 @@
+"""Build a submission from prebuilt course objects: only the student's chNN_*.cpp are compiled.
+
+compile_student  one exercise source -> object, contained (sandbox.run), then two checks:
+                 every header it included is a course or system header (-MD), and every global
+                 symbol it defines lies in its chapter's namespace course::chNN (it cannot replace
+                 a course function, operator new, exit(), or a Boost.Test function).
+link_chapter     test_chNN from the prebuilt test objects, course_test_main, the result hook,
+                 libcourse_common.a (whole archive, so the course's own definitions always win),
+                 the student's objects, and the course stub object for each file that failed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import threading
+
+from . import sandbox
+from .course import Chapter, Course, ROOT, _split_command
+
+HOOK_SOURCE = ROOT / "tools/grading/result_hook.cpp"
+# Eigen-heavy sources take a minute of CPU at -O3; a loaded machine stretches the wall clock.
+COMPILE_LIMITS = sandbox.Limits(wall=900, cpu=600, memory_mb=4096, nproc=32, fsize_mb=256,
+                                stack_mb=64)
+
+
+def compiler_cache(course: Course) -> dict | None:
+    """ccache settings for student compiles, or None without ccache. The cache lives in the
+    build directory, writable only by the compile group (sandbox.COMPILE_GID), never by a test
+    process: a resubmitted or duplicate file is not compiled again. COURSE_GRADE_NO_CCACHE=1
+    turns it off (e.g. to time cold compiles)."""
+    if os.environ.get("COURSE_GRADE_NO_CCACHE") or not shutil.which("ccache"):
+        return None
+    d = course.build / "grading" / "ccache"
+    d.mkdir(parents=True, exist_ok=True)
+    uid, gid = sandbox.sandbox_ids(0, "compile")
+    if uid != os.geteuid():
+        os.chown(d, 0, gid)
+        os.chmod(d, 0o2770)
+        os.chmod(d.parent, 0o755)
+    return {"CCACHE_DIR": str(d), "CCACHE_UMASK": "007", "CCACHE_NOHASHDIR": "1",
+            "CCACHE_MAXSIZE": "2G"}
+FORBIDDEN_ANYWHERE = ("boost::unit_test", "boost::test_tools", "boost::execution", "boost::debug",
+                      "boost::runtime")
+
+
+def first_errors(text: str, lines: int = 25) -> str:
+    """The first compiler errors, not the whole cascade."""
+    out = text.splitlines()
+    first = next((i for i, l in enumerate(out) if ": error:" in l or ": fatal error:" in l), 0)
+    start = max(0, first - 3)
+    chunk = out[start:start + lines]
+    if len(out) > start + lines:
+        chunk.append(f"[... {len(out) - start - lines} more lines ...]")
+    return "\n".join(chunk)
+
+
+def hook_object(course: Course) -> pathlib.Path:
+    """tools/grading/result_hook.cpp compiled once with course_test_main's flags (cached)."""
+    flags = course.test_main_flags
+    key = hashlib.sha256(HOOK_SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
+    cache = course.build / "grading"
+    obj = cache / f"result_hook-{key}.o"
+    if not obj.exists():
+        cache.mkdir(exist_ok=True)
+        tmp = obj.with_suffix(".tmp.o")
+        p = subprocess.run(flags + ["-o", str(tmp), "-c", str(HOOK_SOURCE)], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            raise SystemExit(f"cannot compile {HOOK_SOURCE}:\n{p.stderr}")
+        os.replace(tmp, obj)
+    return obj
+
+
+def _check_dependencies(depfile: pathlib.Path, source_name: str, course: Course) -> str:
+    """'' when every included file is allowed, else the reason."""
+    text = depfile.read_text(errors="replace").replace("\\\n", " ")
+    deps = text.split(":", 1)[1].split() if ":" in text else []
+    allowed = course.allowed_include_roots()
+    for d in deps:
+        if os.path.basename(d) == source_name and "/" not in d.replace("./", ""):
+            continue
+        real = os.path.realpath(d)
+        if not any(real.startswith(r) for r in allowed):
+            return (f"it includes {d}, which is not a course header (exercises/include, "
+                    f"common/include) or a system header; the grader uses only the course's own "
+                    f"headers")
+    return ""
+
+
+def _check_symbols(obj: pathlib.Path, chapter: str) -> str:
+    """'' when the object only defines symbols of namespace course::chNN (plus inline/template
+    instantiations and type info, which the course's own definitions override), else the reason."""
+    raw = subprocess.run(["nm", "-g", "--defined-only", "-P", str(obj)], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    dem = subprocess.run(["nm", "-g", "--defined-only", "-P", "-C", str(obj)], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    own = f"course::ch{chapter}::"
+    bad = []
+    for r, d in zip(raw, dem):
+        mangled, kind = r.split()[0], r.split()[1]
+        name = re.sub(r" [A-Za-z] [0-9a-f]*( [0-9a-f]*)?$", "", d)
+        if any(f in name for f in FORBIDDEN_ANYWHERE):
+            bad.append(name)
+        elif name.startswith(own) or name.startswith(f"typeinfo for {own}") or \
+                name.startswith(f"typeinfo name for {own}") or name.startswith(f"vtable for {own}"):
+            continue
+        elif kind in ("W", "V", "u") and (mangled.startswith("_Z") or mangled.startswith("DW.ref.")):
+            continue  # an inline function or template instantiation: the course's copy wins
+        else:
+            bad.append(name)
+    if bad:
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        return (f"it defines {shown} outside its namespace course::ch{chapter}; a submission may "
+                f"only define its exercises (and helpers in course::ch{chapter} or an anonymous "
+                f"namespace)")
+    return ""
+
+
+# {source path: (wall, cpu seconds)} of each compile that ran (a memoised file has none).
+COMPILE_TIMES: dict[str, tuple] = {}
+_MEMO: dict[str, tuple] = {}
+_MEMO_LOCKS: dict[str, threading.Lock] = {}
+_MEMO_GUARD = threading.Lock()
+
+
+def compile_student(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib.Path,
+                    slot: int, memo_dir: pathlib.Path | None = None) -> tuple[pathlib.Path | None, str]:
+    """compile_one, once per distinct file content in a run: a byte-identical file of another
+    submission (a copy, or an unmodified stub) reuses the first one's object and verdict."""
+    if memo_dir is None:
+        return compile_one(course, ch, source, work, slot)
+    key = hashlib.sha256(ch.file.encode() + b"\0" + source.read_bytes()).hexdigest()
+    with _MEMO_GUARD:
+        lock = _MEMO_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _MEMO:
+            obj, why = compile_one(course, ch, source, work, slot)
+            if obj is not None:
+                kept = memo_dir / f"{key[:20]}.o"
+                shutil.copyfile(obj, kept)
+                obj = kept
+            _MEMO[key] = (obj, why)
+        return _MEMO[key]
+
+
+def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib.Path,
+                slot: int) -> tuple[pathlib.Path | None, str]:
+    """Compile one exercise source. Returns (object, '') or (None, reason with the first errors)."""
+    cdir = pathlib.Path(sandbox.make_scratch(str(work / f"compile-{ch.num}"), slot, "compile"))
+    src = cdir / ch.file
+    shutil.copyfile(source, src)
+    os.chmod(src, 0o644)
+    obj_name, dep_name = ch.stem + ".o", ch.stem + ".d"
+    # First only the list of included files (cheap): a forbidden include is refused before the
+    # compiler has turned it into an object.
+    pre = sandbox.run(ch.compile_command + ["-fdiagnostics-color=never", "-M", "-MF", dep_name,
+                                            ch.file], str(cdir), COMPILE_LIMITS, slot=slot,
+                      output_cap=200000, role="compile")
+    if pre.exit_code == 0:
+        why = _check_dependencies(cdir / dep_name, ch.file, course)
+        if why:
+            shutil.rmtree(cdir, ignore_errors=True)
+            return None, f"{ch.file} is not accepted: {why}"
+    argv = ch.compile_command + ["-fdiagnostics-color=never", "-MD", "-MF", dep_name,
+                                 "-o", obj_name, "-c", ch.file]
+    cache = compiler_cache(course)
+    if cache:
+        argv = ["ccache"] + argv
+    out = sandbox.run(argv, str(cdir), COMPILE_LIMITS, slot=slot, output_cap=200000, role="compile",
+                      extra_env=cache)
+    COMPILE_TIMES[str(source)] = (round(out.wall, 1), round(out.cpu, 1))
+    if out.exit_code != 0:
+        why = out.describe(COMPILE_LIMITS)
+        if why:
+            return None, f"compiling {ch.file} hit a limit ({why})\n{first_errors(out.output)}"
+        return None, f"{ch.file} does not compile:\n{first_errors(out.output)}"
+    obj = work / f"{ch.stem}.o"
+    shutil.copyfile(cdir / obj_name, obj)   # root-owned from here on
+    deps = work / dep_name
+    shutil.copyfile(cdir / dep_name, deps)
+    shutil.rmtree(cdir, ignore_errors=True)
+    why = _check_dependencies(deps, ch.file, course)
+    if not why:
+        why = _check_symbols(obj, ch.num)
+    if why:
+        return None, f"{ch.file} is not accepted: {why}"
+    return obj, ""
+
+
+def link_chapter(course: Course, ch: Chapter, objects: list[pathlib.Path], exe: pathlib.Path,
+                 hook: pathlib.Path) -> tuple[bool, str]:
+    """Link test_chNN against `objects` (one per chapter file: the student's or the stub)."""
+    line = list(ch.link_line)
+    out = []
+    common = None
+    i = 0
+    while i < len(line):
+        t = line[i]
+        if t == "-o":
+            out += ["-o", str(exe)]
+            i += 2
+            continue
+        if re.search(r"libcourse_impl_\w+\.a$", t):
+            i += 1
+            continue
+        if t.endswith("libcourse_common.a"):
+            common = t
+        out.append(t)
+        i += 1
+    main_at = next(i for i, t in enumerate(out) if t.endswith("test_main.cpp.o"))
+    extra = [str(hook)]
+    if common:
+        extra += ["-Wl,--whole-archive", common, "-Wl,--no-whole-archive"]
+    extra += [str(o) for o in objects]
+    out[main_at + 1:main_at + 1] = extra
+    p = subprocess.run(out, cwd=ch.link_dir, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return False, first_errors(p.stderr + p.stdout, 15)
+    os.chmod(exe, 0o755)
+    return True, ""
