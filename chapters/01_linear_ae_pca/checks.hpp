@@ -41,6 +41,11 @@ inline CheckRow check_eq_1_1_subspace(const Problem& p) {
                ", expected d x k = " + std::to_string(U.rows()) + "x" + std::to_string(U.cols());
     return r;
   }
+  if (!pca.components.allFinite()) {
+    CheckRow r = check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, NAN);
+    r.detail = "the components contain NaN or infinity";
+    return r;
+  }
   const double angle = principal_angles(pca.components, U).maxCoeff();
   return check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, angle, 1e-8);
 }

@@ -190,12 +190,6 @@ def main():
                                "eq_1_1_eigenvalues_are_squared_singular_values_over_n", targets)
     for name, (file, broken, reason) in RUNTIME.items():
         submit(name, misbehaving, file, broken, reason)
-    # A gap in chapter 1's tests, found by this corpus: check_eq_1_1_subspace accepts all-NaN
-    # components (the largest principal angle it computes from a NaN basis is not NaN), so the NaN
-    # submission keeps that test. The grader reports what the course's test says; the test is
-    # the place to fix (then drop this line).
-    expected["nan"]["may_pass"] = [
-        "ch01_linear_ae_pca/eq_1_1_covariance_eigenvectors_span_the_left_singular_subspace"]
 
     # Archives: a .zip and a .tar.gz of the correct submission (nested in a folder).
     buf = io.BytesIO()
