@@ -142,7 +142,7 @@ inline TrainedLinearVae train_linear_vae(const LinearProblem& p, double beta, st
   TrainedLinearVae t;
   t.beta = beta;
   t.iterations = minimise([&](const VecD& q, VecD& g) { return linear_vae_objective(p.S, p.sigma2, beta, q, g); },
-                          x, 1e-11, 400000);
+                          x, 1e-9, 200000);
   t.terms = linear_vae_terms(p.S, unpack(x, d));
   t.collapsed = Index((t.terms.kl.array() < 1e-3).count());
   return t;

@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(eq_9_3_direction_optimum_matches_numeric_minimum) {
 }
 
 BOOST_AUTO_TEST_CASE(eq_9_4_collapsed_dimensions_are_those_below_beta_sigma2) {
-  for (double beta : {0.5, 1.0, 4.0, 8.0}) {
+  for (double beta : {0.5, 1.0, 2.0, 8.0}) {
     COURSE_CHECK(check_eq_9_4_collapsed(problem(), trained(beta)));
     COURSE_CHECK_REJECTS(check_eq_9_4_collapsed(problem(), trained(beta),
                                                 [](const VecD& l, double s, double b) { return Index((l.array() > b * s).count()); }),
@@ -62,8 +62,9 @@ BOOST_AUTO_TEST_CASE(eq_9_4_collapsed_dimensions_are_those_below_beta_sigma2) {
 }
 
 BOOST_AUTO_TEST_CASE(eq_9_4_rate_and_distortion_are_reverse_water_filling) {
-  for (double beta : {0.5, 1.0, 4.0, 8.0}) {
+  for (double beta : {0.5, 1.0, 2.0, 8.0}) {
     COURSE_CHECK(check_eq_9_4_rate_distortion(problem(), trained(beta)));
+    if (beta == 1.0) continue;  // at beta = 1 the wrong water level coincides with the right one
     COURSE_CHECK_REJECTS(check_eq_9_4_rate_distortion(problem(), trained(beta), 1.0 / beta), "the water level sigma^2 without beta");
   }
 }
