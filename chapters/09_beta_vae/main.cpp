@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
         mlp.extra.push_back("set label 'beta = " + fixed(r.beta, 1) + "' at " + fixed(r.rate, 3) + "," +
                             fixed(r.distortion, 3) + " offset 1,1 font ',9'");
       }
-      mlp.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "beta sweep", {R, D}, "pt 7 ps 1.2"});
+      mlp.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "beta sweep", {R, D}, ""});
       Panel lin;
       lin.title = "linear VAE: reverse water-filling (eq. 9.4)";
       lin.xlabel = "rate R (nats)";
@@ -170,12 +170,12 @@ int main(int argc, char** argv) {
         B.push_back(r.beta);
         M.push_back(r.mig);
       }
-      mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "MIG (mean over factors)", {B, M}, "pt 7 ps 1.2 lw 2"});
+      mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "MIG (mean over factors)", {B, M}, "lw 3 lc rgb '#000000'"});
       const char* names[] = {"shape", "scale", "rotation", "x", "y"};
       for (std::size_t f = 0; f < 5; ++f) {
         std::vector<double> G;
         for (const auto& r : runs) G.push_back(r.factor_gap[f]);
-        mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, std::string("gap: ") + names[f], {B, G}, "dt 2 pt 6"});
+        mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, std::string("gap: ") + names[f], {B, G}, "dt 2"});
       }
       Panel active;
       active.title = "active latent dimensions";
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
       active.logx = true;
       std::vector<double> A;
       for (const auto& r : runs) A.push_back(double((r.kl_per_dim.array() > 0.05).count()));
-      active.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "active dims", {B, A}, "pt 7 ps 1.2"});
+      active.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "active dims", {B, A}, ""});
       figs.draw("mig_vs_beta", plot::Figure{"Mutual information gap and active dimensions vs beta", {mig, active}, 1, 1200, 500});
     }
     // Traversals for beta = 1 (or the nearest) and the largest beta.
