@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
       mig.xlabel = "beta";
       mig.ylabel = "MIG (0 to 1)";
       mig.logx = true;
+      mig.yrange = std::make_pair(0.0, 0.4);  // room for the legend above the curves
       std::vector<double> B, M;
       for (const auto& r : runs) {
         B.push_back(r.beta);
@@ -182,6 +183,7 @@ int main(int argc, char** argv) {
       active.xlabel = "beta";
       active.ylabel = "latents with test KL > 0.05 nats";
       active.logx = true;
+      active.yrange = std::make_pair(0.0, double(latent) + 0.5);
       std::vector<double> A;
       for (const auto& r : runs) A.push_back(double((r.kl_per_dim.array() > 0.05).count()));
       active.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "active dims", {B, A}, ""});
