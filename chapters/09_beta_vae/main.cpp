@@ -1,0 +1,220 @@
+// Chapter 9: beta-VAE -- the weight on the KL trades rate for distortion, and may disentangle.
+//
+// Follows docs/09-beta-vae.md:
+//   1. the derivation checks: the beta-weighted loss and its gradient (9.1), beta as sigma^2 ->
+//      beta sigma^2 (9.2), the linear VAE's optimum and its collapsed dimensions (9.3, 9.4), the
+//      mutual information and the MIG against known answers (9.5, 9.6), a traversal (9.7);
+//   2. MLP beta-VAEs trained on the sprites dataset for a sweep of beta;
+//   3. their rate, distortion and MIG per beta;
+//   4. the lecture figures: rate-distortion curves, MIG vs beta, latent traversals.
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "09_beta_vae/checks.hpp"
+#include "09_beta_vae/training.hpp"
+#include "course/chapter.hpp"
+#include "course/data.hpp"
+#include "course/error.hpp"
+#include "course/plot.hpp"
+
+using namespace course;
+using namespace course::ch09;
+namespace po = boost::program_options;
+
+namespace {
+
+std::string fixed(double x, int digits = 2) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << x;
+  return s.str();
+}
+
+// Latent dimensions in order of decreasing KL (the informative ones first).
+std::vector<Index> by_kl(const VecD& kl) {
+  std::vector<Index> order(std::size_t(kl.size()));
+  std::iota(order.begin(), order.end(), Index(0));
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) { return kl(a) > kl(b); });
+  return order;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_chapter([&] {
+    ChapterCli cli("09", "beta-VAE: rate, distortion and disentanglement");
+    int latent = 8, hidden = 0, train_size = 0;
+    std::vector<double> betas;
+    cli.chapter_options().add_options()
+      ("latent", po::value<int>(&latent)->default_value(8), "latent dimensions k")
+      ("hidden", po::value<int>(&hidden), "hidden units of encoder and decoder (default 128, --quick 32)")
+      ("train-size", po::value<int>(&train_size), "sprites for training (default 3000, --quick 300)")
+      ("betas", po::value<std::vector<double>>(&betas)->multitoken(), "the beta sweep (default 0.5 1 2 4 8)");
+    const CommonOptions opt = cli.parse(argc, argv);
+    if (latent < 2 || latent > 64) throw InputError("--latent must be between 2 and 64, not " + std::to_string(latent));
+    if (!cli.vm().count("train-size")) train_size = opt.quick ? 300 : 3000;
+    if (!cli.vm().count("hidden")) hidden = opt.quick ? 32 : 128;
+    if (hidden < 1 || hidden > 2048) throw InputError("--hidden must be between 1 and 2048");
+    if (train_size < 10) throw InputError("--train-size must be at least 10");
+    if (betas.empty()) betas = {0.5, 1.0, 2.0, 4.0, 8.0};
+    for (double b : betas)
+      if (!(b > 0.0)) throw InputError("--betas must all be positive");
+    std::sort(betas.begin(), betas.end());
+    const int epochs = opt.epochs_or(opt.quick ? 1 : 6);
+
+    // The data: the sprites, whose generative factors are known (needed for the MIG).
+    std::cout << "Chapter 9: beta-VAE -- rate, distortion and disentanglement\n";
+    if (!opt.data.empty()) {
+      load_image_data(opt.data, std::cout, 10, 10);  // a bad --data still fails at once
+      std::cout << "  (--data was read, but this chapter trains on the sprites: it needs their known factors)\n";
+    }
+    const ImageSet train = make_sprites(train_size, opt.seed);
+    const ImageSet test = make_sprites(opt.quick ? 200 : 2000, opt.seed + 1000);
+
+    // ---- 1. The derivations, checked ---------------------------------------------------------
+    const LinearProblem linear = make_linear_problem();
+    std::vector<TrainedLinearVae> linear_runs;
+    for (double b : {0.5, 1.0, 2.0, 8.0}) linear_runs.push_back(train_linear_vae(linear, b));
+    CheckTable table;
+    table.add(check_eq_9_1_objective());
+    table.add(check_eq_9_1_gradient());
+    table.add(check_eq_9_2_scaling());
+    table.add(check_eq_9_3_direction_optimum());
+    for (const auto& t : linear_runs) table.add(check_eq_9_4_collapsed(linear, t));
+    for (const auto& t : linear_runs) table.add(check_eq_9_4_rate_distortion(linear, t));
+    for (auto row : {check_eq_9_5_self_information(), check_eq_9_5_chain_rule(), check_eq_9_5_uniform_entropy(),
+                     check_eq_9_5_independent(), check_eq_9_6_codes_equal_factors(), check_eq_9_6_copied_factor(),
+                     check_eq_9_6_normalised_by_factor_entropy(), check_eq_9_6_random_codes(), check_eq_9_7_traversal()})
+      table.add(row);
+    table.print(std::cout, "Verification (linear VAE: eigenvalues 8 4 2 1 0.5 0.25, sigma^2 = 0.35)");
+
+    // ---- 2. MLP beta-VAEs on the sprites -------------------------------------------------------
+    std::cout << "\nsprites: " << train.size() << " training and " << test.size() << " test images of 28x28; "
+              << "784-" << hidden << "-" << latent << " VAE, Bernoulli decoder, Adam lr 1e-3, batch 64, "
+              << epochs << " epoch(s) per beta\n";
+    TrainConfig config;
+    config.hidden = hidden;
+    config.latent = latent;
+    config.epochs = epochs;
+    config.seed = opt.seed;
+    std::vector<BetaRun> runs;
+    for (double beta : betas) {
+      Stopwatch clock;
+      BetaRun run;
+      run.beta = beta;
+      run.vae = train_beta_vae(train, float(beta), config, std::cout);
+      evaluate(run, test, opt.seed + 7);
+      run.seconds = clock.seconds();
+      runs.push_back(std::move(run));
+    }
+
+    // ---- 3. Summary ---------------------------------------------------------------------------
+    std::cout << "\nSummary (test sprites; nats per image)\n"
+              << "   beta   distortion   rate   active dims (KL > 0.05)   MIG    gaps: shape scale rot x y   time\n";
+    for (const auto& r : runs) {
+      std::cout << "  " << std::setw(5) << r.beta << "   " << std::setw(9) << fixed(r.distortion, 1) << "  "
+                << std::setw(6) << fixed(r.rate, 2) << "   " << std::setw(10) << (r.kl_per_dim.array() > 0.05).count()
+                << "                 " << fixed(r.mig, 3) << "  ";
+      for (double g : r.factor_gap) std::cout << " " << fixed(g, 2);
+      std::cout << "   " << fixed(r.seconds, 1) << " s\n";
+    }
+    std::cout << "  MIG: mean over the 5 factors of the gap between the two largest I(z_j; v_k) / H(v_k)\n";
+
+    // ---- 4. Figures ----------------------------------------------------------------------------
+    plot::Figures figs = make_figures(opt);
+    using plot::Panel;
+    {
+      Panel mlp;
+      mlp.title = "MLP beta-VAE on sprites (test)";
+      mlp.xlabel = "rate: KL(q(z|x) || p(z)) (nats per image)";
+      mlp.ylabel = "distortion: -log p(x|z) (nats per image)";
+      std::vector<double> R, D;
+      for (const auto& r : runs) {
+        R.push_back(r.rate);
+        D.push_back(r.distortion);
+        mlp.extra.push_back("set label 'beta = " + fixed(r.beta, 1) + "' at " + fixed(r.rate, 3) + "," +
+                            fixed(r.distortion, 3) + " offset 1,1 font ',9'");
+      }
+      mlp.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "beta sweep", {R, D}, ""});
+      Panel lin;
+      lin.title = "linear VAE: reverse water-filling (eq. 9.4)";
+      lin.xlabel = "rate R (nats)";
+      lin.ylabel = "distortion D = E||x - Wz||^2";
+      std::vector<double> cr, cd;
+      for (double lb = -3.0; lb <= 3.5; lb += 0.02) {
+        const double level = std::exp(lb) * linear.sigma2;
+        cr.push_back((0.5 * (linear.lambda.array() / level).log().max(0.0)).sum());
+        cd.push_back(linear.lambda.array().min(level).sum());
+      }
+      lin.series.push_back(plot::lines("closed form, beta from 0.05 to 33", cr, cd));
+      std::vector<double> nr, nd;
+      for (const auto& t : linear_runs) {
+        nr.push_back(t.terms.rate);
+        nd.push_back(t.terms.distortion);
+        lin.extra.push_back("set label 'beta = " + fixed(t.beta, 1) + "' at " + fixed(t.terms.rate, 3) + "," +
+                            fixed(t.terms.distortion, 3) + " offset 1,0.5 font ',9'");
+      }
+      lin.series.push_back(plot::points("numerically minimised linear VAE", nr, nd, "pt 7 ps 1.3"));
+      figs.draw("rate_distortion", plot::Figure{"Raising beta trades rate for distortion", {mlp, lin}, 1, 1200, 500});
+    }
+    {
+      Panel mig;
+      mig.title = "disentanglement on sprites (test)";
+      mig.xlabel = "beta";
+      mig.ylabel = "MIG (0 to 1)";
+      mig.logx = true;
+      mig.yrange = std::make_pair(0.0, 0.4);  // room for the legend above the curves
+      std::vector<double> B, M;
+      for (const auto& r : runs) {
+        B.push_back(r.beta);
+        M.push_back(r.mig);
+      }
+      mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "MIG (mean over factors)", {B, M}, "lw 3 lc rgb '#000000'"});
+      const char* names[] = {"shape", "scale", "rotation", "x", "y"};
+      for (std::size_t f = 0; f < 5; ++f) {
+        std::vector<double> G;
+        for (const auto& r : runs) G.push_back(r.factor_gap[f]);
+        mig.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, std::string("gap: ") + names[f], {B, G}, "dt 2"});
+      }
+      Panel active;
+      active.title = "active latent dimensions";
+      active.xlabel = "beta";
+      active.ylabel = "latents with test KL > 0.05 nats";
+      active.logx = true;
+      active.yrange = std::make_pair(0.0, double(latent) + 0.5);
+      std::vector<double> A;
+      for (const auto& r : runs) A.push_back(double((r.kl_per_dim.array() > 0.05).count()));
+      active.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "active dims", {B, A}, ""});
+      figs.draw("mig_vs_beta", plot::Figure{"Mutual information gap and active dimensions vs beta", {mig, active}, 1, 1200, 500});
+    }
+    // Traversals for beta = 1 (or the nearest) and the largest beta.
+    auto nearest = [&](double b) {
+      return std::min_element(runs.begin(), runs.end(), [&](const BetaRun& a, const BetaRun& c) {
+        return std::abs(std::log(a.beta / b)) < std::abs(std::log(c.beta / b));
+      });
+    };
+    std::vector<const BetaRun*> shown = {&*nearest(1.0)};
+    if (&runs.back() != shown[0]) shown.push_back(&runs.back());
+    VecD values(9);
+    for (Index i = 0; i < 9; ++i) values(i) = -3.0 + 0.75 * double(i);
+    for (const BetaRun* r : shown) {
+      const MatF x0 = test.range<float>(0, 1);
+      const VecD z0 = r->vae.encode(x0).first.col(0).cast<double>();
+      plot::Montage m;
+      m.title = "latent traversals, beta = " + fixed(r->beta, 1) + " (each row: one z_j from -3 to 3, others at mu(x) of a test sprite)";
+      for (Index j : by_kl(r->kl_per_dim)) {
+        const MatD Z = latent_traversal(z0, j, values);
+        require_same_shape(Z, MatD(z0.size(), values.size()), "latent_traversal result", "k x 9");
+        const MatD decoded = r->vae.decode_mean(Z.cast<float>()).cast<double>();
+        std::vector<VecD> row;
+        for (Index i = 0; i < decoded.cols(); ++i) row.push_back(decoded.col(i));
+        m.rows.push_back(row);
+        m.row_labels.push_back("z" + std::to_string(j + 1) + " KL " + fixed(r->kl_per_dim(j), 2));
+      }
+      figs.draw("traversals_beta_" + fixed(r->beta, 1), m);
+    }
+    return finish_chapter(figs, {&table});
+  });
+}
