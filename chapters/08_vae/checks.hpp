@@ -10,6 +10,7 @@
 #include "08_vae/linear_vae.hpp"
 #include "08_vae/vae.hpp"
 #include "course/check.hpp"
+#include "course/exercises/ch06_gaussian_kl.hpp"
 #include "course/exercises/ch08_vae.hpp"
 
 namespace course::ch08 {
@@ -62,6 +63,19 @@ inline McEstimate kl_monte_carlo(const SmallGaussian& g, Index n = 400000, std::
 }
 inline CheckRow check_eq_8_2_kl(double closed_form, const McEstimate& e) {
   return check_monte_carlo("8.2", "KL(q || N(0,I)) closed form vs E_q[log q - log p]", closed_form, e);
+}
+
+// (8.2) The model's batched KL is chapter 6's kl_diag_std_normal (exercise 6.1, eq. 6.7), column by
+// column: the VAE's regulariser is exactly the closed form derived there.
+inline CheckRow check_eq_8_2_kl_is_chapter_6s(const std::function<double(const VecD&, const VecD&)>& kl_diag =
+                                                  ch06::kl_diag_std_normal) {
+  Rng rng(86);
+  const MatD mu = rng.normal_matrix<double>(5, 4), lv = 0.7 * rng.normal_matrix<double>(5, 4);
+  const VecD batched = kl_to_standard_normal<double>(mu, lv);  // one KL per column
+  VecD per_column(mu.cols());
+  for (Index j = 0; j < mu.cols(); ++j) per_column(j) = kl_diag(mu.col(j), lv.col(j));
+  return check_identity("8.2", "batched KL of the model = chapter 6's kl_diag_std_normal", MatD(per_column),
+                        MatD(batched));
 }
 
 // (8.3) The Bernoulli negative log-likelihood from logits equals the textbook

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     {
       const SmallGaussian g;
       table.add(check_eq_8_2_kl(kl_closed_form(g), kl_monte_carlo(g)));
+      table.add(check_eq_8_2_kl_is_chapter_6s());
     }
     {
       const BernoulliCase c = bernoulli_case();

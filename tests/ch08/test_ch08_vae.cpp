@@ -45,6 +45,14 @@ BOOST_AUTO_TEST_CASE(eq_8_2_closed_form_kl_matches_monte_carlo) {
                        "+ log_var for - log_var");
 }
 
+BOOST_AUTO_TEST_CASE(eq_8_2_batched_kl_is_chapter_6s_kl_diag_std_normal) {
+  COURSE_CHECK(check_eq_8_2_kl_is_chapter_6s());
+  COURSE_CHECK_REJECTS(check_eq_8_2_kl_is_chapter_6s([](const VecD& mu, const VecD& lv) {
+                         return mu.squaredNorm() + lv.array().exp().sum() - double(mu.size()) - lv.sum();
+                       }),
+                       "chapter 6's KL without its 1/2");
+}
+
 BOOST_AUTO_TEST_CASE(eq_8_3_bernoulli_nll_from_logits_and_its_gradient) {
   const BernoulliCase c = bernoulli_case();
   const BernoulliNll nll = bernoulli_nll(c.x, c.a);
