@@ -15,18 +15,9 @@
 #include "course/plot.hpp"
 
 using namespace course;
+using course::plot::columns;
 using namespace course::ch01;
 namespace po = boost::program_options;
-
-namespace {
-
-std::vector<VecD> columns(const MatD& M, Index count) {
-  std::vector<VecD> out;
-  for (Index j = 0; j < std::min(count, M.cols()); ++j) out.push_back(M.col(j));
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   return run_chapter([&] {

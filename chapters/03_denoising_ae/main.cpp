@@ -17,16 +17,11 @@
 #include "course/plot.hpp"
 
 using namespace course;
+using course::plot::columns;
 using namespace course::ch03;
 namespace po = boost::program_options;
 
 namespace {
-
-std::vector<VecD> columns(const MatD& M, Index count) {
-  std::vector<VecD> out;
-  for (Index j = 0; j < std::min(count, M.cols()); ++j) out.push_back(M.col(j));
-  return out;
-}
 
 // An arrow field over a grid: each arrow has the direction of the field and length
 // min(|field| * scale, cap), so that the large scores far from the data do not cover the picture.

@@ -4,6 +4,7 @@
 // When gnuplot is installed and plots are on, it also renders name.png (and .pdf / .svg when asked).
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -73,6 +74,13 @@ struct Montage {
   bool symmetric = false;
   int pixel_scale = 3;  // PNG pixels per image pixel
 };
+
+// The first `count` columns of M (images, one per column) as a row of a Montage.
+inline std::vector<VecD> columns(const MatD& M, Index count) {
+  std::vector<VecD> out;
+  for (Index j = 0; j < std::min(count, M.cols()); ++j) out.push_back(M.col(j));
+  return out;
+}
 
 // Writes figures for one chapter into <out>/chNN/.
 class Figures {
