@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import resource
 import shutil
 import signal
@@ -106,10 +107,20 @@ def _namespace_prefix(uid: int, gid: int, keep: tuple[str, ...] = ()) -> list[st
     /dev/shm private empty tmpfs mounts (so nothing written outside the scratch directory
     outlives the command), except where a path in `keep` (the command, its cwd) lives; then drop
     to `uid` and run the command under a /bin/sh as PID 1."""
-    hide = [d for d in ("/tmp", "/var/tmp", "/dev/shm")
-            if os.path.isdir(d) and not any(os.path.realpath(k).startswith(d + "/") for k in keep)]
-    inner = (f'for d in {" ".join(hide)}; do '
+    shared = ("/tmp", "/var/tmp", "/dev/shm")
+    kept = [os.path.realpath(k) for k in keep]
+    hide = [d for d in shared if os.path.isdir(d) and not any(k.startswith(d + "/") for k in kept)]
+    # A shared directory that holds a kept path (the course checked out under /tmp) cannot be
+    # hidden: it is made read-only instead, and the kept paths are bound back read-write (file
+    # permissions still apply there), so nothing outside them can be written either way.
+    readonly = [d for d in shared if os.path.isdir(d) and d not in hide]
+    rebind = [k for k in kept if any(k.startswith(d + "/") for d in readonly) and os.path.isdir(k)]
+    q = lambda paths: " ".join(shlex.quote(p) for p in paths)
+    inner = (f'for d in {q(hide)}; do '
              'mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs "$d"; done; '
+             f'for d in {q(readonly)}; do mount --bind "$d" "$d"; done; '
+             f'for k in {q(rebind)}; do mount --bind "$k" "$k"; done; '
+             f'for d in {q(readonly)}; do mount -o remount,bind,ro "$d"; done; '
              f'exec setpriv --reuid={uid} --regid={gid} --clear-groups --no-new-privs -- '
              '/bin/sh -c \'"$@"; exit $?\' sh "$@"')
     return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",
