@@ -3,11 +3,13 @@
 // likely wrong formula named beside it).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <vector>
 
+#include "10_vq_vae/vq_vae.hpp"
 #include "course/check.hpp"
 #include "course/error.hpp"
 #include "course/exercises/ch10_vq_vae.hpp"
@@ -159,6 +161,115 @@ inline CheckRow check_eq_10_4_codebook_gradient(const VqProblem& p, const MatD& 
   return check_gradient("10.4", claim, loss, {grad_block("e", E, dE)});
 }
 
+// (10.3, 10.4) The backward pass of the whole training model, VqVae (vq_vae.hpp): encoder MLP,
+// nearest-code quantisation, straight-through, decoder MLP, loss (10.2). A small VqVae<double>
+// (8 pixels, H = 6, M = 2, D = 3, K = 5, B = 4 images) and its analytic gradient with respect to
+// every parameter block, against central differences of the loss as defined with stop-gradients:
+//   L(theta) = Rec(dec(z_e + sg[e_k - z_e]))  +  (1/B) sum_n ||sg[z_n] - e_{k_n}||^2
+//                                            +  (beta/B) sum_n ||z_n - sg[e_{k_n}]||^2,
+// where every sg[.] is a value frozen at the checked point and the codes k_n are held fixed (so a
+// tie between two codes cannot matter). Perturbing an encoder parameter moves the decoder's input
+// with z_e (straight-through) and the commitment term; perturbing e moves only the codebook term;
+// perturbing a decoder parameter moves only Rec.
+struct SmallVqVae {
+  VqVae<double> model;
+  MatD X;                    // pixels x B targets in [0, 1]
+  double beta = 0.25;
+  std::vector<Index> codes;  // k_n at the checked point, by brute force; held fixed
+  MatD Ze;                   // D x N: z_e at the checked point, the value of sg[z_e]
+  MatD E;                    // D x K: the codebook at the checked point, the value of sg[e]
+  MatD offset;               // D x N: e_{k_n} - z_n at the checked point, the value of sg[e_k - z_e]
+};
+
+// Central differences are wrong at a ReLU kink, so the point is drawn again (next seed) until every
+// hidden pre-activation, of the encoder and of the decoder (at z_q), is at least 0.01 away from 0,
+// and the codes use at least 3 of the K = 5 codes and leave at least one unused (whose gradient
+// must be 0).
+inline SmallVqVae small_vq_vae(std::uint64_t seed = 103) {
+  const Index pixels = 8, images = 4;
+  VqConfig c;
+  c.hidden = 6, c.positions = 2, c.dim = 3, c.codes = 5;
+  for (;; ++seed) {
+    Rng rng(seed);
+    SmallVqVae s{VqVae<double>(pixels, c, rng), rng.uniform_matrix<double>(pixels, images, 0.0, 1.0), 0.25, {}, {}, {}, {}};
+    VqVae<double>& m = s.model;
+    s.Ze = m.encode(s.X);
+    // Codes on the scale of the encoder's outputs (the training initialisation U(-1/K, 1/K) would
+    // send every vector to the code nearest the origin).
+    const VecD centre = s.Ze.rowwise().mean();
+    const double spread = std::sqrt((s.Ze.colwise() - centre).squaredNorm() / double(s.Ze.size()));
+    m.codebook.E = (spread * rng.normal_matrix<double>(c.dim, c.codes)).colwise() + centre;
+    s.E = m.codebook.E;
+    s.codes = nearest_by_brute_force(s.Ze, s.E);
+    s.offset = quantise(s.E, s.codes) - s.Ze;
+    std::vector<bool> used(std::size_t(c.codes), false);
+    for (Index k : s.codes) used[std::size_t(k)] = true;
+    const auto n_used = std::count(used.begin(), used.end(), true);
+    const MatD pre_enc = (m.enc1.W * s.X).colwise() + m.enc1.b;
+    const MatD pre_dec = (m.dec1.W * m.quantised_input(s.codes, images)).colwise() + m.dec1.b;
+    if (n_used >= 3 && n_used < c.codes && std::min(pre_enc.cwiseAbs().minCoeff(), pre_dec.cwiseAbs().minCoeff()) > 0.01)
+      return s;
+  }
+}
+
+// The surrogate loss above at the model's current parameters. Evaluated in long double, as chapter
+// 8's whole-model check is: in double the rounding error of a loss of ~6 divided by 2h = 2e-5 is
+// ~1e-10, the size of the harness's absolute floor for gradients below 1e-4.
+inline double vq_vae_surrogate_loss(const SmallVqVae& s) {
+  using LD = long double;
+  using MatL = Mat<LD>;
+  const VqVae<double>& m = s.model;
+  auto linear = [](const nn::Linear<double>& layer, const MatL& in) -> MatL {
+    return (layer.W.cast<LD>() * in).colwise() + layer.b.cast<LD>();
+  };
+  const Index B = s.X.cols(), N = m.M * B;
+  const MatL X = s.X.cast<LD>();
+  const MatL code = linear(m.enc2, linear(m.enc1, X).cwiseMax(LD(0)));  // M D x B
+  const MatL ze = Eigen::Map<const MatL>(code.data(), m.D, N);            // D x N
+  const MatL zq = ze + s.offset.cast<LD>();                               // z_e + sg[e_k - z_e]
+  const MatL logits = linear(m.dec2, linear(m.dec1, Eigen::Map<const MatL>(zq.data(), m.M * m.D, B)).cwiseMax(LD(0)));
+  LD codebook = 0, commitment = 0;
+  for (Index n = 0; n < N; ++n) {
+    const Index k = s.codes[std::size_t(n)];
+    codebook += (s.Ze.col(n) - m.codebook.E.col(k)).cast<LD>().squaredNorm();  // sg[z_n] - e_k
+    commitment += (ze.col(n) - s.E.col(k).cast<LD>()).squaredNorm();           // z_n - sg[e_k]
+  }
+  return double(nn::bce_with_logits_loss<LD>(logits, X) + (codebook + LD(s.beta) * commitment) / LD(B));
+}
+
+// The analytic gradient of every block, by one forward_backward of the model (with `gradients` in
+// place of vq_gradients, so a test can plant a wrong backward): enc1.W, enc1.b, enc2.W, enc2.b, e,
+// dec1.W, dec1.b, dec2.W, dec2.b.
+struct VqVaeGradient {
+  std::vector<MatD> blocks;
+};
+inline VqVaeGradient vq_vae_gradient(SmallVqVae& s, const VqGradientsFn& gradients = vq_gradients) {
+  VqVae<double>& m = s.model;
+  m.zero_grad();
+  m.forward_backward(s.X, s.beta, gradients);
+  return {{m.enc1.dW, m.enc1.db, m.enc2.dW, m.enc2.db, m.dE, m.dec1.dW, m.dec1.db, m.dec2.dW, m.dec2.db}};
+}
+
+// Wrong backward passes it rejects: the commitment gradient with 1 + beta (the codebook term's
+// gradient through sg[z_e]), the decoder's gradient not passed straight through to the encoder,
+// the decoder's gradient at z_q also sent to the codes (z_q = e_k differentiated through sg).
+inline CheckRow check_eq_10_3_whole_model(SmallVqVae& s, const VqVaeGradient& g) {
+  const std::string claim = "d(loss 10.2 with sg)/d(every VqVae parameter) vs central differences";
+  VqVae<double>& m = s.model;
+  if (g.blocks.size() != 9) return failed_row("10.3-4", claim, "gradient", "expected 9 gradient blocks");
+  std::vector<GradBlock> blocks;
+  try {
+    blocks = {grad_block("enc1.W", m.enc1.W, g.blocks[0]), grad_block("enc1.b", m.enc1.b, g.blocks[1]),
+              grad_block("enc2.W", m.enc2.W, g.blocks[2]), grad_block("enc2.b", m.enc2.b, g.blocks[3]),
+              grad_block("e", m.codebook.E, g.blocks[4]),  grad_block("dec1.W", m.dec1.W, g.blocks[5]),
+              grad_block("dec1.b", m.dec1.b, g.blocks[6]), grad_block("dec2.W", m.dec2.W, g.blocks[7]),
+              grad_block("dec2.b", m.dec2.b, g.blocks[8])};
+  } catch (const std::invalid_argument& e) {
+    return failed_row("10.3-4", claim, "gradient", std::string("wrong shape: ") + e.what());
+  }
+  return check_gradient("10.3-4", claim, [&] { return vq_vae_surrogate_loss(s); }, blocks);
+}
+
 // The data of the EMA check: 200 points around 6 centres in D = 2, and a codebook of K = 6 picked
 // among the points (a k-means initialisation).
 struct LloydProblem {
@@ -249,11 +360,14 @@ inline std::vector<CheckRow> all_checks() {
   const VqLoss loss = vq_loss(p.Ze, p.E, p.codes, p.beta, p.B);
   const VqGradients g = vq_gradients(reconstruction_gradient(p, quantise(p.E, p.codes)), p.Ze, p.E, p.codes, p.beta, p.B);
   const LloydProblem lp = make_lloyd_problem();
+  SmallVqVae model = small_vq_vae();
+  const VqVaeGradient model_gradient = vq_vae_gradient(model);
   return {check_eq_10_1_nearest(p),
           check_eq_10_2_codebook_term(p, loss),
           check_eq_10_2_commitment_term(p, loss),
           check_eq_10_3_encoder_gradient(p, g.Ze),
           check_eq_10_4_codebook_gradient(p, g.E),
+          check_eq_10_3_whole_model(model, model_gradient),
           check_eq_10_5_ema_is_lloyd(lp),
           check_eq_10_5_lloyd_descends(lp),
           check_eq_10_6_uniform(16),

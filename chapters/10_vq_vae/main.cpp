@@ -1,7 +1,8 @@
 // Chapter 10: the VQ-VAE -- a discrete code by nearest-neighbour quantisation.
 //
 // Follows docs/10-vq-vae.md:
-//   1. the derivation checks on a small problem in double (eqs. 10.1-10.6);
+//   1. the derivation checks on a small problem in double (eqs. 10.1-10.6), and the backward pass
+//      of a small VqVae<double> against central differences (eqs. 10.3-10.4);
 //   2. two VQ-VAEs trained on Fashion-MNIST from the same start: the codebook learned by the
 //      codebook loss (eq. 10.4) and by exponential moving averages (eq. 10.5), with dead codes
 //      restarted from encoder outputs;
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
     // ---- 1. The derivations, checked in double ---------------------------------------------------
     CheckTable table;
     for (auto& row : all_checks()) table.add(row);
-    table.print(std::cout, "Verification (B = 5 images, M = 4, D = 3, K = 6, beta = 0.25; Lloyd: 200 points, K = 6)");
+    table.print(std::cout, "Verification (B = 5 images, M = 4, D = 3, K = 6, beta = 0.25; whole model: 8 pixels, H = 6, "
+                          "M = 2, D = 3, K = 5, B = 4; Lloyd: 200 points, K = 6)");
 
     // ---- 2. Training: codebook loss vs EMA --------------------------------------------------------
     Index n_train = data.train.size();

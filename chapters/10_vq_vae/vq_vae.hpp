@@ -12,6 +12,7 @@
 // (small next to the dense layers).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -27,6 +28,12 @@
 namespace course::ch10 {
 
 enum class CodebookUpdate { Loss, Ema };
+
+// The signature of vq_gradients (exercise 10.3): what the backward pass sends to z_e and e given the
+// decoder's gradient at z_q. Training uses vq_gradients itself; a test passes a wrong one to show
+// that the whole-model gradient check rejects it.
+using VqGradientsFn = std::function<VqGradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E,
+                                                const std::vector<Index>& codes, double beta, Index images)>;
 
 struct VqConfig {
   Index hidden = 400, positions = 8, dim = 8, codes = 64;  // H, M, D, K
@@ -58,6 +65,11 @@ struct VqVae {
     dE = MatD::Zero(D, c.codes);
   }
   Index K() const { return codebook.E.cols(); }
+  // Zeroes the gradients that forward_backward accumulates (the layers' and dE).
+  void zero_grad() {
+    for (nn::Linear<Scalar>* layer : {&enc1, &enc2, &dec1, &dec2}) layer->zero_grad();
+    dE.setZero();
+  }
 
   std::vector<Param<Scalar>> params() {
     std::vector<Param<Scalar>> p;
@@ -98,8 +110,9 @@ struct VqVae {
     double total() const { return reconstruction + codebook + commitment; }
   };
 
-  // One forward and backward pass; accumulates the layers' gradients and dE.
-  Step forward_backward(const Mat<Scalar>& X, double beta) {
+  // One forward and backward pass; accumulates the layers' gradients and dE. `gradients` computes
+  // (10.3) and (10.4) from the decoder's gradient at z_q (vq_gradients unless a test plants another).
+  Step forward_backward(const Mat<Scalar>& X, double beta, const VqGradientsFn& gradients = vq_gradients) {
     using nn::Activation;
     const Index B = X.cols();
     // Encoder.
@@ -122,7 +135,7 @@ struct VqVae {
     const Mat<Scalar> dH2 = dec2.backward(H2, nn::bce_with_logits_backward(logits, X));
     const Mat<Scalar> dZq = dec1.backward(Zq, nn::activation_backward(Activation::ReLU, A2, H2, dH2));
     const MatD dZq_vectors = Eigen::Map<const Mat<Scalar>>(dZq.data(), D, M * B).template cast<double>();
-    const VqGradients g = vq_gradients(dZq_vectors, s.Ze, codebook.E, s.codes, beta, B);
+    const VqGradients g = gradients(dZq_vectors, s.Ze, codebook.E, s.codes, beta, B);
     require_same_shape(g.Ze, s.Ze, "dL/dz_e", "Ze");
     require_same_shape(g.E, codebook.E, "dL/de", "E");
     dE += g.E;

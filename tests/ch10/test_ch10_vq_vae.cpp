@@ -90,6 +90,39 @@ BOOST_AUTO_TEST_CASE(eq_10_4_codebook_gradient) {
                        "the commitment term's gradient through sg[e]");
 }
 
+BOOST_AUTO_TEST_CASE(eq_10_3_eq_10_4_whole_model_backward_vs_central_differences) {
+  SmallVqVae s = small_vq_vae();
+  // At the checked point every sg is the identity, so the surrogate is the model's own loss, and
+  // the model picks the brute-force codes the surrogate holds fixed.
+  s.model.zero_grad();
+  const auto step = s.model.forward_backward(s.X, s.beta);
+  BOOST_TEST(step.codes == s.codes);
+  COURSE_CHECK(check_identity("10.2", "surrogate loss at the checked point = the model's loss", step.total(),
+                              vq_vae_surrogate_loss(s)));
+  COURSE_CHECK(check_eq_10_3_whole_model(s, vq_vae_gradient(s)));
+
+  auto commitment_one_plus_beta = [](const MatD& dRec, const MatD& Ze, const MatD& E, const std::vector<Index>& codes,
+                                     double beta, Index images) {
+    return vq_gradients(dRec, Ze, E, codes, 1.0 + beta, images);  // (10.4)'s part does not depend on beta
+  };
+  COURSE_CHECK_REJECTS(check_eq_10_3_whole_model(s, vq_vae_gradient(s, commitment_one_plus_beta)),
+                       "the commitment gradient with 1 + beta (the codebook term's gradient through sg[z_e])");
+  auto not_straight_through = [](const MatD& dRec, const MatD& Ze, const MatD& E, const std::vector<Index>& codes,
+                                 double beta, Index images) {
+    return vq_gradients(MatD::Zero(dRec.rows(), dRec.cols()), Ze, E, codes, beta, images);
+  };
+  COURSE_CHECK_REJECTS(check_eq_10_3_whole_model(s, vq_vae_gradient(s, not_straight_through)),
+                       "the decoder's gradient not passed straight through to the encoder");
+  auto decoder_gradient_to_codes = [](const MatD& dRec, const MatD& Ze, const MatD& E, const std::vector<Index>& codes,
+                                      double beta, Index images) {
+    VqGradients g = vq_gradients(dRec, Ze, E, codes, beta, images);
+    for (Index n = 0; n < Ze.cols(); ++n) g.E.col(codes[std::size_t(n)]) += dRec.col(n);
+    return g;
+  };
+  COURSE_CHECK_REJECTS(check_eq_10_3_whole_model(s, vq_vae_gradient(s, decoder_gradient_to_codes)),
+                       "the decoder's gradient at z_q also sent to e_k (the codebook leaking into the decoder input)");
+}
+
 BOOST_AUTO_TEST_CASE(eq_10_5_ema_update_at_decay_zero_is_a_lloyd_step) {
   const LloydProblem lp = make_lloyd_problem();
   COURSE_CHECK(check_eq_10_5_ema_is_lloyd(lp));
