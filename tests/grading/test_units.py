@@ -38,6 +38,26 @@ class Units(unittest.TestCase):
         self.assertEqual(checks[1]["planted_wrong_formula"], "a missing 1/2")
         self.assertEqual(len(failures), 1)
 
+    def test_draft_grades_each_exercise_by_its_own_equation_and_most_specific_tests(self):
+        from grading.course import Chapter, Exercise
+        titles = {"2.1": "the loss (eq. 2.1)", "2.2": "its gradient (eqs. 2.2 and 2.3)", "2.3": "training"}
+        ch = Chapter(num="02", file="ch02_x.cpp",
+                     exercises=[Exercise(n, t, f"f{n[-1]}", "ch02_x.cpp") for n, t in titles.items()])
+        depends = {"s/eq_2_1_loss": ["2.1"], "s/eq_2_3_grad": ["2.1", "2.2"],
+                   "s/eq_2_2_grad_is_deterministic": ["2.2"],
+                   "s/eq_2_4_train": ["2.1", "2.2", "2.3"], "s/eq_2_1_loss_again": ["2.1"]}
+        r = rubric.draft(ch, depends, ["s/free"])["exercises"]
+        # 2.1 has tests of its own: a mistake in 2.1 is not also graded through grad and train.
+        self.assertEqual(r["2.1"]["tests"], ["s/eq_2_1_loss", "s/eq_2_1_loss_again"])
+        self.assertEqual(r["2.1"]["called_by"], [t for t in depends if "2.1" in depends[t]])
+        # 2.2: the check of its own equation 2.3 counts even though it also calls 2.1.
+        self.assertEqual(r["2.2"]["tests"], ["s/eq_2_3_grad", "s/eq_2_2_grad_is_deterministic"])
+        # 2.3 cites no equation and is only reached through train: that test grades it.
+        self.assertEqual(r["2.3"]["tests"], ["s/eq_2_4_train"])
+        self.assertEqual([r[n]["points"] for n in titles], [2, 2, 1])
+        self.assertEqual(rubric.equations_of("eq_10_3_eq_10_4_whole_model"), {"10.3", "10.4"})
+        self.assertEqual(rubric.equations_of("one draw of L_K (eq. 5.9; Burda et al. 2016)"), {"5.9"})
+
     def test_verdicts(self):
         lim = sandbox.Limits(wall=5)
         checks, failures = grader.parse_log(LOG)

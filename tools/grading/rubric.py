@@ -74,18 +74,40 @@ def not_implemented_numbers(text: str) -> list[str]:
     return seen
 
 
+def equations_of(text: str) -> set[str]:
+    """The equation numbers an exercise title cites, '(eq. 5.7)' or '(eqs. 2.3 and 2.4)', or a test
+    case is named after, 'eq_10_3_eq_10_4_whole_model...': {'5.7'}, {'2.3', '2.4'}, {'10.3', '10.4'}."""
+    found = set(re.findall(r"(?<![A-Za-z0-9])eq_(\d+)_(\d+)", text))
+    for m in re.finditer(r"\beqs?\.\s*((?:\d+\.\d+(?:\s*(?:,|and|&)\s*)?)+)", text):
+        found |= {tuple(n.split(".")) for n in re.findall(r"\d+\.\d+", m.group(1))}
+    return {f"{a}.{b}" for a, b in found}
+
+
 def draft(ch: Chapter, depends: dict, passing_with_stubs: list[str]) -> dict:
-    """A rubric from the measured dependencies {test: [exercise numbers]}: every test case that
-    depends on an exercise verifies it; 1 point per test case as a start."""
+    """A rubric from the measured dependencies {test: [exercise numbers]}.
+
+    'called_by' lists every test case that calls the exercise. 'tests' (graded) keeps two kinds:
+    - the test cases named after an equation the exercise's title cites (its own derivation), and
+    - the most specific callers: a caller is dropped when another caller of the same exercise
+      depends on a strict subset of its exercises.
+    So an exercise is graded by the checks of its own equation and by its tests of its own, and a
+    test that merely calls exercise A on the way to checking B does not also grade A. 1 point
+    per graded test case as a start; review and set the points by hand."""
     exercises = {}
     for e in ch.exercises:
-        tests = [t for t, ns in depends.items() if e.number in ns]
+        calling = [t for t, ns in depends.items() if e.number in ns]
+        own = equations_of(e.title)
+        graded = [t for t in calling
+                  if equations_of(t.split("/")[-1]) & own
+                  or not any(set(depends[u]) < set(depends[t]) for u in calling)]
         exercises[e.number] = {"title": e.title, "function": e.function,
-                               "points": max(1, len(tests)), "tests": tests, "called_by": tests}
+                               "points": max(1, len(graded)), "tests": graded, "called_by": calling}
     return {"chapter": ch.num,
-            "comment": "Drafted by ./course grade --draft-rubric NN. 'tests' (graded) starts as "
-                       "'called_by' (every test case that calls the exercise, measured); keep in "
-                       "'tests' those that verify it, set the points, commit. An exercise scores "
-                       "points * passed / len(tests).",
+            "comment": f"Points per exercise of chapter {ch.num} and the test cases that grade it "
+                       "('tests'); 'called_by' lists every test case that calls the exercise "
+                       f"(measured by ./course grade --draft-rubric {ch.num}), so a crash in it fails "
+                       "those too. 'tests' keeps the checks named after the exercise's own equations "
+                       "and its most specific callers (tools/grading/rubric.py, draft). Review the "
+                       "points. An exercise scores points * passed / len(tests).",
             "exercises": exercises,
             "ungraded_tests": passing_with_stubs}
