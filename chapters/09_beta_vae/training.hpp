@@ -1,10 +1,10 @@
-// Training beta-VAEs on the sprites and measuring them on held-out images: rate, distortion, the
-// KL of each latent dimension, and the MIG against the sprites' known factors (eq. 9.6).
+// Training beta-VAEs and measuring them on held-out images: rate, distortion, the KL of each
+// latent dimension, and (sprites) the MIG against the known factors (eq. 9.6).
 //
 // The model is chapter 8's VAE (chapters/08_vae/vae.hpp), whose config already carries the KL
 // weight beta: its loss is (1/B) sum_b [ -log p(x_b|z_b) + beta KL_b ] (eq. 9.1), trained here with
-// chapter 8's train_epoch and ParallelAdam (float, thread-count independent), sized for the sprites
-// (784-hidden-latent, Bernoulli decoder).
+// chapter 8's train_epoch and ParallelAdam (float, thread-count independent), with the sizes of
+// TrainConfig (784-hidden-latent, Bernoulli decoder).
 #pragma once
 
 #include <algorithm>
@@ -40,7 +40,7 @@ struct BetaRun {
   double seconds = 0.0;
 };
 
-// Chapter 8's VAE configured for the sprites: input `dim`, the given sizes, Bernoulli decoder, beta.
+// Chapter 8's VAE configured for a beta sweep: input `dim`, the given sizes, Bernoulli decoder, beta.
 inline ch08::VaeConfig beta_vae_config(Index dim, const TrainConfig& c, double beta) {
   ch08::VaeConfig v;
   v.input = dim;
@@ -88,14 +88,13 @@ inline std::vector<int> discretise(const VecD& x, int bins) {
   return out;
 }
 
-// Test rate and distortion (one z sample per image, fixed seed), KL per latent, and the MIG of
-// the posterior means against the factors (latents and continuous factors in 20 equal-width bins;
-// the shape factor keeps its 3 values).
-inline void evaluate(BetaRun& run, const ImageSet& test, std::uint64_t seed) {
+// Test distortion and rate (one z sample per image, fixed seed) and the mean KL of each latent;
+// the posterior means into *mu_all (k x n) when given.
+inline void measure_rate_distortion(BetaRun& run, const ImageSet& test, std::uint64_t seed, MatD* mu_all = nullptr) {
   Rng rng(seed);
   Vae<float>& vae = run.vae;
   const Index k = vae.latent(), n = test.size(), chunk = 500;
-  MatD mu_all(k, n);
+  if (mu_all) mu_all->resize(k, n);
   run.distortion = run.rate = 0.0;
   run.kl_per_dim = VecD::Zero(k);
   for (Index first = 0; first < n; first += chunk) {
@@ -105,8 +104,16 @@ inline void evaluate(BetaRun& run, const ImageSet& test, std::uint64_t seed) {
     run.rate += double(vae.kl.sum()) / double(n);
     const MatD mu = vae.mu().cast<double>(), lv = vae.log_var().cast<double>();
     run.kl_per_dim += 0.5 * (mu.array().square() + lv.array().exp() - 1.0 - lv.array()).matrix().rowwise().sum() / double(n);
-    mu_all.middleCols(first, m) = mu;
+    if (mu_all) mu_all->middleCols(first, m) = mu;
   }
+}
+
+// The above, and the MIG of the posterior means against the sprites' factors (latents and
+// continuous factors in 20 equal-width bins; the shape factor keeps its 3 values).
+inline void evaluate(BetaRun& run, const ImageSet& test, std::uint64_t seed) {
+  MatD mu_all;
+  measure_rate_distortion(run, test, seed, &mu_all);
+  const Index k = mu_all.rows(), n = mu_all.cols();
   std::vector<std::vector<int>> codes, factors;
   for (Index j = 0; j < k; ++j) codes.push_back(discretise(mu_all.row(j).transpose(), 20));
   for (Index f = 0; f < test.factors.cols(); ++f) {
