@@ -106,16 +106,9 @@ int main(int argc, char** argv) {
     config.latent = latent;
     config.epochs = epochs;
     config.seed = opt.seed;
-    std::vector<BetaRun> runs;
-    for (double beta : betas) {
-      Stopwatch clock;
-      BetaRun run;
-      run.beta = beta;
-      run.vae = train_beta_vae(train, beta, config, std::cout);
-      evaluate(run, test, opt.seed + 7);
-      run.seconds = clock.seconds();
-      runs.push_back(std::move(run));
-    }
+    std::cout << "  (" << betas.size() << " models trained in parallel, one per thread; their progress follows)\n";
+    std::vector<BetaRun> runs =
+        train_sweep(train, betas, config, std::cout, [&](BetaRun& run) { evaluate(run, test, opt.seed + 7); });
 
     // ---- 2b. The same sweep on real images: chapter 8's 784-400-20 VAE on Fashion-MNIST ---------
     std::vector<BetaRun> real_runs;
@@ -130,15 +123,9 @@ int main(int argc, char** argv) {
       rc.seed = opt.seed + 100;
       std::cout << "\n" << images.train.name << ": " << real_train.size() << " training and " << real_test.size()
                 << " test images; 784-400-20 VAE (chapter 8's), batch 128, " << epochs << " epoch(s) per beta\n";
-      for (double beta : betas) {
-        Stopwatch clock;
-        BetaRun run;
-        run.beta = beta;
-        run.vae = train_beta_vae(real_train, beta, rc, std::cout);
-        measure_rate_distortion(run, real_test, opt.seed + 107);
-        run.seconds = clock.seconds();
-        real_runs.push_back(std::move(run));
-      }
+      std::cout << "  (" << betas.size() << " models trained in parallel, one per thread; their progress follows)\n";
+      real_runs = train_sweep(real_train, betas, rc, std::cout,
+                              [&](BetaRun& run) { measure_rate_distortion(run, real_test, opt.seed + 107); });
     } else {
       std::cout << "\n(no Fashion-MNIST found, or --fashion-train 0 as with --quick: the sweep on real images is skipped)\n";
     }

@@ -7,7 +7,10 @@
 // TrainConfig (784-hidden-latent, Bernoulli decoder).
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
+#include <exception>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -128,6 +131,41 @@ inline void evaluate(BetaRun& run, const ImageSet& test, std::uint64_t seed) {
   run.mig = mutual_information_gap(codes, factors);
   run.factor_gap.clear();
   for (const auto& v : factors) run.factor_gap.push_back(mutual_information_gap(codes, {v}));
+}
+
+// Trains and measures one model per beta, the models in parallel (one per OpenMP thread at a
+// time, --threads of them): inside a model every product then runs on its own thread (the nested
+// regions of chapter 8's VAE get a team of one), so there is no fork and join per layer, which on
+// shared cores costs more than these small layers. The results are those of a sequential run
+// (chapter 8's VAE does not depend on the thread count). Each model's progress goes to a buffer,
+// printed in the order of `betas` afterwards; an exception (a non-finite loss) is carried out of
+// the parallel loop and rethrown. measure(run) fills the run's test metrics.
+template <class Measure>
+std::vector<BetaRun> train_sweep(const ImageSet& train, const std::vector<double>& betas, const TrainConfig& c,
+                                 std::ostream& os, Measure measure) {
+  const Index n = Index(betas.size());
+  std::vector<BetaRun> runs(betas.size());
+  std::vector<std::ostringstream> logs(betas.size());
+  std::vector<std::exception_ptr> errors(betas.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index i = 0; i < n; ++i) {
+    try {
+      omp_set_num_threads(1);
+      Stopwatch clock;
+      BetaRun& run = runs[std::size_t(i)];
+      run.beta = betas[std::size_t(i)];
+      run.vae = train_beta_vae(train, run.beta, c, logs[std::size_t(i)]);
+      measure(run);
+      run.seconds = clock.seconds();
+    } catch (...) {
+      errors[std::size_t(i)] = std::current_exception();
+    }
+  }
+  for (std::size_t i = 0; i < betas.size(); ++i) {
+    os << logs[i].str();
+    if (errors[i]) std::rethrow_exception(errors[i]);
+  }
+  return runs;
 }
 
 }  // namespace course::ch09
