@@ -5,10 +5,11 @@
 # "01_linear_ae_pca/model.hpp" and checks exactly the code the chapter program runs.
 
 function(course_compile_options target)
-  # GCC 12 reports false positives inside Eigen's AVX-512 kernels (maybe-/uninitialized) and
-  # in std::string (restrict); they are noise in every translation unit.
+  # GCC 12 reports false positives inside Eigen's AVX-512 kernels (maybe-/uninitialized, and
+  # array-bounds for a packet load guarded by a size test at run time) and in std::string
+  # (restrict); they are noise in every translation unit.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-deprecated-copy -Wno-maybe-uninitialized
-                         -Wno-uninitialized -Wno-restrict)
+                         -Wno-uninitialized -Wno-restrict -Wno-array-bounds)
   if(COURSE_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()

@@ -12,6 +12,9 @@ Containment, from strongest to weakest:
 - everywhere: setrlimit CPU time, address space (memory), processes, file size, stack, no core
   files; a wall-clock kill of the whole process group; OMP_NUM_THREADS pinned; a fresh scratch
   directory as cwd, HOME and TMPDIR; a minimal environment.
+- a watchdog adds up the CPU time of the command's whole process tree (its private uid's
+  processes, or its session without root) and kills it past the CPU limit: RLIMIT_CPU counts per
+  process, so without it a fork bomb of `nproc` spinning processes would get nproc times the limit.
 Without root (no namespaces, no uid switch) the limits still hold, and the process limit is set
 to the user's current process count plus `nproc`.
 """
@@ -58,14 +61,18 @@ class Limits:
 class Outcome:
     exit_code: int | None     # None when killed by a signal
     signal: int | None
-    timed_out: bool           # killed by the wall-clock limit
+    timed_out: bool           # killed by the wall-clock limit or the process tree's CPU limit
     wall: float
     cpu: float
     records: list[str]        # lines of the result channel that carry the nonce (nonce removed)
     output: str               # stdout + stderr, truncated (untrusted: shown, never believed)
+    tree_cpu_exceeded: bool = False   # killed because its processes together used > limits.cpu
 
     def describe(self, limits: Limits) -> str:
         """Why the process did not finish normally, or '' when it exited on its own."""
+        if self.tree_cpu_exceeded:
+            return (f"time or memory limit: its processes together used more than {limits.cpu:g} s "
+                    f"of CPU time")
         if self.timed_out:
             return f"time or memory limit: killed after {limits.wall:g} s of wall-clock time"
         if self.signal is not None:
@@ -153,6 +160,60 @@ def _user_process_count() -> int:
     return n
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(uid: int | None, session: int) -> float:
+    """CPU seconds (user + system, plus reaped children's) of every process owned by `uid`, or,
+    when uid is None, of every process in `session`; read from /proc/<pid>/stat."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if uid is not None and os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is field 3 (state): session is field 6, utime..cstime are fields 14-17.
+        if uid is None and int(fields[3]) != session:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / _TICK
+
+
+def _pids_of(uid: int) -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    pids.append(int(name))
+            except OSError:
+                pass
+    return pids
+
+
+def clear_uid(uid: int, timeout: float = 10.0) -> list[int]:
+    """Kill what is left of an earlier command of this private uid and wait until it is gone
+    (a fork bomb's processes take a moment to die with their namespace). Without this, the next
+    command of the same worker slot would inherit them: they count against its process limit and
+    its process tree's CPU time. Returns the pids still alive after `timeout` (normally none)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = _pids_of(uid)
+        if not pids or time.monotonic() > deadline:
+            return pids
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+
+
 def make_scratch(path: str, slot: int, role: str = "test") -> str:
     """A fresh, empty directory owned by the sandbox identity of `slot` and `role`."""
     if os.path.lexists(path):
@@ -207,6 +268,9 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     else:
         cmd = list(argv)
 
+    owner = uid if uid != os.geteuid() else None
+    if owner is not None:
+        clear_uid(owner)
     out_path = os.path.join(os.path.dirname(cwd.rstrip("/")) or ".",
                             f".{os.path.basename(cwd.rstrip('/'))}.out")
     out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -230,12 +294,31 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         except ProcessLookupError:
             pass
 
-    timer = threading.Timer(limits.wall, kill)
-    timer.start()
+    finished = threading.Event()
+    tree_cpu_exceeded = threading.Event()
+    # Anything of this uid that clear_uid could not remove is not this command's: only CPU time
+    # added after the start counts.
+    baseline = tree_cpu_seconds(owner, proc.pid) if owner is not None else 0.0
+
+    def watchdog():
+        # The wall-clock limit, and the CPU time of the whole process tree (checked 4 times a
+        # second; the +1 s matches RLIMIT_CPU's hard limit).
+        while not finished.wait(0.25):
+            if time.monotonic() - start > limits.wall:
+                kill()
+                return
+            if tree_cpu_seconds(owner, proc.pid) - baseline > limits.cpu + 1:
+                tree_cpu_exceeded.set()
+                kill()
+                return
+
+    guard = threading.Thread(target=watchdog, daemon=True)
+    guard.start()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
-        timer.cancel()
+        finished.set()
+        guard.join()
     proc.returncode = 0  # reaped by wait4; stop Popen from waiting again
     wall = time.monotonic() - start
     try:  # whatever the command left in its process group
@@ -275,4 +358,4 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if len(raw) > output_cap:
         output += "\n[... output truncated ...]"
     return Outcome(exit_code, sig, timed_out.is_set(), wall, usage.ru_utime + usage.ru_stime,
-                   records, output)
+                   records, output, tree_cpu_exceeded.is_set())

@@ -1,0 +1,12 @@
+// The one instantiation of Eigen's dense decompositions of MatD (declared extern in
+// course/types.hpp, so no other file compiles them again).
+#include "course/types.hpp"
+
+template class Eigen::BDCSVD<course::MatD>;
+template class Eigen::JacobiSVD<course::MatD>;
+template class Eigen::SelfAdjointEigenSolver<course::MatD>;
+template class Eigen::HouseholderQR<course::MatD>;
+template class Eigen::ColPivHouseholderQR<course::MatD>;
+template class Eigen::LLT<course::MatD>;
+template class Eigen::LDLT<course::MatD>;
+template class Eigen::PartialPivLU<course::MatD>;
