@@ -355,7 +355,7 @@ int main(int argc, char** argv) {
         mean.push_back(e.mean);
         se.push_back(e.se);
       }
-      plot::Series eb{plot::Series::Kind::ErrorBars, "L_k, mean +- SE over images", {kx, mean, se}, "lw 2 pt 7"};
+      plot::Series eb{plot::Series::Kind::ErrorBars, "L_k, mean +- SE over images", {kx, mean, se}, "lw 2"};
       q.series.push_back(eb);
       q.series.push_back(plot::lines("", kx, mean, "lw 1"));
       q.series.push_back(plot::hline("one-sample ELBO", elbo_iw.mean, 1, double(ks.back()), "dt 2 lw 2"));

@@ -239,16 +239,43 @@ void Figures::draw(const std::string& name, const Montage& m) {
   render(name);
 }
 
+// gnuplot's own report of an error in a script: the offending line echoed, a caret, then
+//   "name.gp" line 33: duplicate or conflicting arguments in style specification
+// Lines of that form that say "warning:" are not errors.
+static std::string first_gnuplot_error(const std::string& text, const std::string& script) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"" + script + "\" line ") != std::string::npos && line.find("warning:") == std::string::npos) {
+      const auto start = line.find_first_not_of(' ');
+      return start == std::string::npos ? line : line.substr(start);
+    }
+  return "";
+}
+
 void Figures::render(const std::string& name) {
   if (!gnuplot_available()) {
     written_.push_back(dir_ / (name + ".gp"));
     return;
   }
+  // gnuplot's messages go to a file beside the script, read back below: a script error must not
+  // pass for a drawn figure (in a multiplot, gnuplot stops at the first bad panel).
+  const fs::path log = dir_ / ("." + name + ".gnuplot-messages");
   {
-    Gnuplot gp("gnuplot");
+    Gnuplot gp("gnuplot 2> '" + log.string() + "'");
     gp << "cd '" << dir_.string() << "'\n";
     for (const auto& f : formats_) gp << "term = '" << f << "'\nload '" << name << ".gp'\n";
   }  // the destructor closes the pipe and waits for gnuplot to finish
+  std::ifstream in(log);
+  std::stringstream messages;
+  messages << in.rdbuf();
+  in.close();
+  fs::remove(log);
+  const std::string error = first_gnuplot_error(messages.str(), name + ".gp");
+  if (!error.empty()) {
+    failed_.push_back(dir_ / (name + ".gp"));
+    std::cerr << "warning: figure " << (dir_ / name).string() << " was not drawn: gnuplot: " << error << "\n";
+    return;
+  }
   for (const auto& f : formats_) written_.push_back(dir_ / (name + "." + f));
 }
 

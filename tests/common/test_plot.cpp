@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "check_test.hpp"
+#include "course/chapter.hpp"
 #include "course/plot.hpp"
 
 using namespace course;
@@ -53,6 +54,30 @@ BOOST_AUTO_TEST_CASE(a_figure_writes_gp_and_dat_and_renders_png_when_gnuplot_exi
     BOOST_TEST(fs::file_size(dir / "curve.png") > 1000u);
     BOOST_TEST(fs::file_size(dir / "grid.png") > 100u);
   }
+  fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_script_error_is_reported_and_the_figure_not_listed_as_drawn) {
+  if (!gnuplot_available()) return;
+  const fs::path out = fs::temp_directory_path() / ("course-plot-bad-" + std::to_string(::getpid()));
+  Figures figs(out, "97", true);
+  Panel p;
+  // The error-bar style already sets the point type: a second "pt" makes gnuplot reject the plot.
+  p.series.push_back(Series{Series::Kind::ErrorBars, "bad", {{1.0, 2.0, 3.0}, {1.0, 1.0, 1.0}, {0.1, 0.1, 0.1}}, "pt 7"});
+  Figure f;
+  f.panels = {p};
+  figs.draw("bad", f);
+  p.series[0].style = "lw 2";
+  f.panels = {p};
+  figs.draw("good", f);
+  BOOST_TEST(figs.failed().size() == 1u);
+  BOOST_TEST(figs.failed()[0].filename() == "bad.gp");
+  BOOST_TEST(figs.written().size() == 1u);
+  BOOST_TEST(figs.written()[0].filename() == "good.png");
+  BOOST_TEST(!fs::exists(out / "ch97" / ".bad.gnuplot-messages"));
+  std::ostringstream os;
+  BOOST_TEST(finish_chapter(figs, {}, os) == exit_code::check_failed);
+  BOOST_TEST(os.str().find("1 figure(s) NOT drawn") != std::string::npos);
   fs::remove_all(out);
 }
 

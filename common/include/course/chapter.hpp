@@ -19,18 +19,23 @@ inline plot::Figures make_figures(const CommonOptions& opt) {
   return plot::Figures(opt.out, opt.chapter, opt.plots, formats);
 }
 
-// Lists the figures written, reports failed checks, and returns the program's exit code:
-// exit_code::check_failed when any check of any table failed.
+// Lists the figures written, reports failed checks and figures gnuplot could not draw, and
+// returns the program's exit code: exit_code::check_failed when any check of any table failed
+// or any figure's script has an error.
 inline int finish_chapter(const plot::Figures& figs, const std::vector<const CheckTable*>& tables,
                           std::ostream& os = std::cout) {
   if (!figs.written().empty()) {
     os << "\nFigures written:\n";
     for (const auto& f : figs.written()) os << "  " << f.string() << "\n";
   }
+  if (!figs.failed().empty()) {
+    os << "\n" << figs.failed().size() << " figure(s) NOT drawn (gnuplot reported an error in the script):\n";
+    for (const auto& f : figs.failed()) os << "  " << f.string() << "\n";
+  }
   int failed = 0;
   for (const CheckTable* t : tables) failed += t->failures();
   if (failed) os << "\n" << failed << " check(s) FAILED\n";
-  return failed ? exit_code::check_failed : exit_code::ok;
+  return failed || !figs.failed().empty() ? exit_code::check_failed : exit_code::ok;
 }
 
 }  // namespace course

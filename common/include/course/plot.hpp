@@ -94,6 +94,8 @@ class Figures {
 
   // The files written so far (PNG when rendered, otherwise the .gp scripts).
   const std::vector<std::filesystem::path>& written() const { return written_; }
+  // The scripts gnuplot reported an error in (their figures are not drawn, or only in part).
+  const std::vector<std::filesystem::path>& failed() const { return failed_; }
   const std::filesystem::path& dir() const { return dir_; }
   bool enabled() const { return render_; }
 
@@ -103,6 +105,7 @@ class Figures {
   bool render_;
   std::vector<std::string> formats_;
   std::vector<std::filesystem::path> written_;
+  std::vector<std::filesystem::path> failed_;
 };
 
 // True when a gnuplot executable is on PATH (checked once).
