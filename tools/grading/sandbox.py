@@ -264,7 +264,10 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if mode == "namespaces":
         # sh is PID 1 of the new namespace: the command is its child, so signals reach it as
         # usual, and its exit status comes back as 128 + signal for a signal death.
-        cmd = _namespace_prefix(uid, gid, (cwd, argv[0])) + argv
+        # Kept writable where they are: the working directory, the command, and the compiler
+        # cache of a compile (shared by the compile uids only, see build.compiler_cache).
+        keep = (cwd, argv[0]) + tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
+        cmd = _namespace_prefix(uid, gid, keep) + argv
     else:
         cmd = list(argv)
 
