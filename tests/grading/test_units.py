@@ -58,6 +58,15 @@ class Units(unittest.TestCase):
         self.assertEqual(rubric.equations_of("eq_10_3_eq_10_4_whole_model"), {"10.3", "10.4"})
         self.assertEqual(rubric.equations_of("one draw of L_K (eq. 5.9; Burda et al. 2016)"), {"5.9"})
 
+    def test_a_compile_keeps_its_compiler_cache_writable(self):
+        # With the course under /tmp, /tmp is read-only in the namespace except the kept paths:
+        # the compiler cache must be one of them, or every student compile fails.
+        keep = sandbox.kept_paths("/tmp/c/build/grading/w/compile-01", "ccache",
+                                  {"CCACHE_DIR": "/tmp/c/build/grading/ccache", "CCACHE_UMASK": "007"})
+        self.assertIn("/tmp/c/build/grading/ccache", keep)
+        self.assertNotIn("007", keep)
+        self.assertEqual(sandbox.kept_paths("/s", "/bin/x", None), ("/s", "/bin/x"))
+
     def test_verdicts(self):
         lim = sandbox.Limits(wall=5)
         checks, failures = grader.parse_log(LOG)

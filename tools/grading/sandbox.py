@@ -134,6 +134,14 @@ def _namespace_prefix(uid: int, gid: int, keep: tuple[str, ...] = ()) -> list[st
             "/bin/sh", "-c", inner, "sh"]
 
 
+def kept_paths(cwd: str, command: str, extra_env: dict | None) -> tuple[str, ...]:
+    """What a command keeps where it is inside its namespace (writable, as file permissions
+    allow): its working directory, the command itself, and for a compile the compiler cache
+    (writable by the compile uids only, see build.compiler_cache). Everything else in /tmp is
+    hidden or read-only."""
+    return (cwd, command) + tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
+
+
 # Compiles run as uid UID_BASE + 100 + slot in group COMPILE_GID, which alone may write the
 # compiler cache; test processes run as uid = gid = UID_BASE + slot and cannot touch it.
 COMPILE_GID = UID_BASE + 99
@@ -264,10 +272,7 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if mode == "namespaces":
         # sh is PID 1 of the new namespace: the command is its child, so signals reach it as
         # usual, and its exit status comes back as 128 + signal for a signal death.
-        # Kept writable where they are: the working directory, the command, and the compiler
-        # cache of a compile (shared by the compile uids only, see build.compiler_cache).
-        keep = (cwd, argv[0]) + tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
-        cmd = _namespace_prefix(uid, gid, keep) + argv
+        cmd = _namespace_prefix(uid, gid, kept_paths(cwd, argv[0], extra_env)) + argv
     else:
         cmd = list(argv)
 
