@@ -44,8 +44,9 @@ for t in ("1", "2"):
         print(f"threads {t}: C++ / PyTorch seconds per epoch = {med[('c++', t)] / med[('pytorch', t)]:.2f}")
 # PyTorch's fastest thread count here may not be 2 (OpenBLAS's own threads and torch's OpenMP
 # threads compete for the 2 cores): compare with whichever of its medians is lower, too.
-fastest = min((s, t) for (prog, t), s in med.items() if prog == "pytorch") if any(k[0] == "pytorch" for k in med) else None
-if fastest and ("c++", "2") in med:
+torch_medians = [(s, t) for (prog, t), s in med.items() if prog == "pytorch"]
+if torch_medians and ("c++", "2") in med:
+    fastest = min(torch_medians)
     print(f"C++ 2 threads / PyTorch's fastest (threads {fastest[1]}, {fastest[0]:.2f} s) = {med[('c++', '2')] / fastest[0]:.2f}")
 # Test ELBO over seeds (one run per seed and program): mean +- SE, and the difference of the means
 # with a 95% interval (normal approximation, SE of a difference of two independent means).
