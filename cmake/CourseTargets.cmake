@@ -1,8 +1,13 @@
 # The two macros every chapter uses:
-#   course_chapter(01 linear_ae_pca [SOURCES extra.cpp ...])   -> program chapters/ch01_linear_ae_pca
-#   course_chapter_tests(01 SOURCES test_x.cpp ...)            -> test_ch01 (+ test_ch01_student)
+#   course_chapter(01 linear_ae_pca [SOURCES extra.cpp ...] [USES 08 ...])
+#                                                   -> program chapters/ch01_linear_ae_pca
+#   course_chapter_tests(01 SOURCES test_x.cpp ...)  -> test_ch01 (+ test_ch01_student)
 # Chapter model code lives in headers beside main.cpp (templated on Scalar), so a test includes
 # "01_linear_ae_pca/model.hpp" and checks exactly the code the chapter program runs.
+# A chapter's derivation checks are declared in checks.hpp and compiled once, from checks.cpp, into
+# the object library course_chNN_checks: the chapter program and test_chNN both link those
+# objects (compiling the checks into each of them doubled the build). USES adds another chapter's
+# check objects (chapter 9 reuses chapter 8's).
 
 function(course_compile_options target)
   # GCC 12 reports false positives inside Eigen's AVX-512 kernels (maybe-/uninitialized, and
@@ -29,9 +34,24 @@ function(course_chapter_selected num out)
 endfunction()
 
 function(course_chapter num name)
-  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;USES" ${ARGN})
   set(target ch${num}_${name})
-  add_executable(${target} main.cpp ${ARG_SOURCES})
+  set(check_objects "")
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/checks.cpp)
+    add_library(course_ch${num}_checks OBJECT checks.cpp)
+    target_link_libraries(course_ch${num}_checks PUBLIC course_exercise_headers course_common)
+    target_include_directories(course_ch${num}_checks PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
+    course_compile_options(course_ch${num}_checks)
+    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${num}_checks>)
+  endif()
+  foreach(used IN LISTS ARG_USES)
+    if(NOT TARGET course_ch${used}_checks)
+      message(FATAL_ERROR "chapter ${num} uses chapter ${used}'s checks: add ${used} to COURSE_CHAPTERS")
+    endif()
+    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${used}_checks>)
+  endforeach()
+  set_property(GLOBAL PROPERTY COURSE_CH${num}_CHECK_OBJECTS "${check_objects}")
+  add_executable(${target} main.cpp ${ARG_SOURCES} ${check_objects})
   target_link_libraries(${target} PRIVATE course::impl course_common)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/chapters)
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/chapters)
@@ -59,7 +79,10 @@ function(course_chapter_tests num)
   target_include_directories(${objs} PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
   course_compile_options(${objs})
 
-  add_executable(test_ch${num} $<TARGET_OBJECTS:${objs}>)
+  # The chapter's compiled checks (course_chapter); none when its program is not configured.
+  get_property(check_objects GLOBAL PROPERTY COURSE_CH${num}_CHECK_OBJECTS)
+
+  add_executable(test_ch${num} $<TARGET_OBJECTS:${objs}> ${check_objects})
   target_link_libraries(test_ch${num} PRIVATE ${objs} course_test_main course::impl)
   course_compile_options(test_ch${num})
   add_test(NAME test_ch${num} COMMAND test_ch${num} --color_output=no)
@@ -68,7 +91,7 @@ function(course_chapter_tests num)
   # The same test objects linked against the generated exercise stubs: every test must then fail
   # with "exercise N.k not implemented yet" (or pass, when it checks no exercise), never crash.
   if(COURSE_STUDENT_TWINS AND COURSE_IMPL STREQUAL "solutions" AND TARGET course_impl_stubs)
-    add_executable(test_ch${num}_student $<TARGET_OBJECTS:${objs}>)
+    add_executable(test_ch${num}_student $<TARGET_OBJECTS:${objs}> ${check_objects})
     target_link_libraries(test_ch${num}_student PRIVATE ${objs} course_test_main course_impl_stubs)
     course_compile_options(test_ch${num}_student)
     add_test(NAME test_ch${num}_student_stubs_fail_cleanly

@@ -20,98 +20,34 @@ struct Problem {
   Eigen::SelfAdjointEigenSolver<MatD> eig;  // of S = Xc Xc^T / n
 };
 
-inline Problem make_problem(std::uint64_t seed = 1, Index n = 2000) {
-  Problem p;
-  VecD spectrum(10);
-  spectrum << 9.0, 6.0, 4.0, 1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05;
-  p.X = make_spectrum_data(spectrum, n, seed);
-  p.Xc = p.X.colwise() - p.X.rowwise().mean();
-  p.eig.compute(p.Xc * p.Xc.transpose() / double(n));
-  return p;
-}
+Problem make_problem(std::uint64_t seed = 1, Index n = 2000);
 
 // (1.1) The top-k eigenvectors of S span the top-k left singular subspace of Xc.
 // Wrong formula it rejects: forgetting to centre (SVD of X instead of Xc) tilts the subspace.
-inline CheckRow check_eq_1_1_subspace(const Problem& p) {
-  const Pca pca = pca_via_svd(p.X, p.k);
-  const MatD U = top_eigenvectors(p.eig, p.k);
-  if (pca.components.rows() != U.rows() || pca.components.cols() != U.cols()) {
-    CheckRow r = check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, NAN);
-    r.detail = "components are " + std::to_string(pca.components.rows()) + "x" + std::to_string(pca.components.cols()) +
-               ", expected d x k = " + std::to_string(U.rows()) + "x" + std::to_string(U.cols());
-    return r;
-  }
-  if (!pca.components.allFinite()) {
-    CheckRow r = check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, NAN);
-    r.detail = "the components contain NaN or infinity";
-    return r;
-  }
-  const double angle = principal_angles(pca.components, U).maxCoeff();
-  return check_identity("1.1", "top-k eigvecs of S span the top-k left sing. vectors (rad)", 0.0, angle, 1e-8);
-}
+CheckRow check_eq_1_1_subspace(const Problem& p);
 
 // (1.1) The eigenvalues of S are the squared singular values of Xc divided by n.
 // Wrong formulas it rejects: s_j instead of s_j^2, a missing 1/n, 1/(n-1).
-inline CheckRow check_eq_1_1_eigenvalues(const Problem& p) {
-  const Pca pca = pca_via_svd(p.X, p.k);
-  const Index d = p.X.rows();
-  if (pca.eigenvalues.size() < d) {
-    CheckRow r = check_identity("1.1", "eigenvalues of S = s_j^2 / n", 0.0, NAN);
-    r.detail = "pca_via_svd returned " + std::to_string(pca.eigenvalues.size()) + " eigenvalues, expected " + std::to_string(d);
-    return r;
-  }
-  return check_identity("1.1", "eigenvalues of S = s_j^2 / n", MatD(eigenvalues_decreasing(p.eig)),
-                        MatD(pca.eigenvalues.head(d)));
-}
+CheckRow check_eq_1_1_eigenvalues(const Problem& p);
 
 // (1.2) Eckart-Young: the best rank-k reconstruction error (1/n)||Xc - U_k U_k^T Xc||^2 equals the
 // sum of the discarded eigenvalues. Wrong formula it rejects: the sum of the kept eigenvalues.
-inline CheckRow check_eq_1_2_eckart_young(const Problem& p) {
-  const VecD lambda = eigenvalues_decreasing(p.eig);
-  const MatD U = top_eigenvectors(p.eig, p.k);
-  const double error = (p.Xc - U * (U.transpose() * p.Xc)).squaredNorm() / double(p.Xc.cols());
-  return check_identity("1.2", "best rank-k error = sum of discarded eigenvalues",
-                        lambda.tail(lambda.size() - p.k).sum(), error);
-}
+CheckRow check_eq_1_2_eckart_young(const Problem& p);
 
 // A fixed random point (W_enc, W_dec) at which the loss and gradient are checked.
 struct Weights {
   MatD W_enc, W_dec;
 };
-inline Weights random_weights(const Problem& p, std::uint64_t seed = 7) {
-  Rng rng(seed);
-  return {rng.normal_matrix<double>(p.k, p.X.rows()) * 0.5, rng.normal_matrix<double>(p.X.rows(), p.k) * 0.5};
-}
+Weights random_weights(const Problem& p, std::uint64_t seed = 7);
 
 // (1.3) The loss equals its trace form 1/2 tr((I - W_dec W_enc) S (I - W_dec W_enc)^T): it depends
 // on the data only through S. Wrong formulas it rejects: a missing 1/2, 1/n instead of 1/(2n).
-inline CheckRow check_eq_1_3_loss(const Problem& p, const Weights& w) {
-  const Index d = p.X.rows();
-  const MatD S = p.Xc * p.Xc.transpose() / double(p.Xc.cols());
-  const MatD M = MatD::Identity(d, d) - w.W_dec * w.W_enc;
-  return check_identity("1.3", "L = 1/(2n)||Xc - W_dec W_enc Xc||^2 = 1/2 tr(M S M^T)",
-                        0.5 * (M * S * M.transpose()).trace(), linear_ae_loss(p.Xc, w.W_enc, w.W_dec));
-}
+CheckRow check_eq_1_3_loss(const Problem& p, const Weights& w);
 
 // (1.4) The gradient against central differences of the loss.
 // Wrong formulas it rejects: a missing 1/n, a factor 2 from differentiating ||.||^2 without the
 // 1/2, W_dec instead of W_dec^T (a transposed matrix: a shape error).
-inline CheckRow check_eq_1_4_gradient(const Problem& p, Weights w) {
-  const LinearAeGradient g = linear_ae_gradient(p.Xc, w.W_enc, w.W_dec);
-  const MatD gE = g.W_enc, gD = g.W_dec;
-  try {
-    require_same_shape(gE, w.W_enc, "dL/dW_enc", "W_enc");
-    require_same_shape(gD, w.W_dec, "dL/dW_dec", "W_dec");
-  } catch (const std::invalid_argument& e) {
-    CheckRow r = check_identity("1.4", "dL/dW_enc, dL/dW_dec vs central differences", 0.0, NAN);
-    r.kind = "gradient";
-    r.detail = std::string("wrong shape: ") + e.what() + " (a transposed matrix?)";
-    return r;
-  }
-  return check_gradient("1.4", "dL/dW_enc, dL/dW_dec vs central differences",
-                        [&] { return linear_ae_loss(p.Xc, w.W_enc, w.W_dec); },
-                        {grad_block("W_enc", w.W_enc, gE), grad_block("W_dec", w.W_dec, gD)});
-}
+CheckRow check_eq_1_4_gradient(const Problem& p, Weights w);
 
 // (1.5) Gradient descent reaches the PCA subspace and the Eckart-Young error ...
 struct TrainedAe {
@@ -122,72 +58,20 @@ struct TrainedAe {
 // The loss and its gradient depend on the data only through S (eq. 1.3), so gradient descent runs
 // on the d x d root Y of S (covariance_root: Y Y^T / d = S) instead of the n = 2000 columns of Xc:
 // the same iterates, 200 times cheaper per step. The student's linear_ae_gradient does the work.
-inline TrainedAe train_on_problem(const Problem& p, int iterations = 3000) {
-  TrainedAe t;
-  const VecD lambda = eigenvalues_decreasing(p.eig);
-  t.U = top_eigenvectors(p.eig, p.k);
-  t.eckart_young = lambda.tail(lambda.size() - p.k).sum();
-  t.run = train_linear_ae(covariance_root(p.eig), p.k, iterations, 0.3 / lambda(0), 3, t.U, 20);
-  return t;
-}
-inline CheckRow check_eq_1_5_subspace(const TrainedAe& t) {
-  CheckRow r = check_identity("1.5", "trained linear AE spans the PCA subspace (largest angle, rad)", 0.0,
-                              t.run.largest_angle.back(), 1e-3);
-  r.detail = "after " + std::to_string(int(t.run.iteration.back())) + " iterations of gradient descent";
-  return r;
-}
-inline CheckRow check_eq_1_5_error(const TrainedAe& t) {
-  // 2L is the mean squared reconstruction error; relative gap to Eckart-Young <= 1e-4.
-  const double err = 2.0 * t.run.loss.back();
-  CheckRow r = check_identity("1.5", "trained linear AE reaches the Eckart-Young error", t.eckart_young, err, 0.0);
-  r.error = std::abs(err - t.eckart_young) / t.eckart_young;
-  r.tolerance = 1e-4;
-  r.pass = std::isfinite(err) && r.error <= r.tolerance;
-  r.detail = "error is the relative gap |2L - sum of discarded eigenvalues| / sum";
-  return r;
-}
+TrainedAe train_on_problem(const Problem& p, int iterations = 3000);
+CheckRow check_eq_1_5_subspace(const TrainedAe& t);
+CheckRow check_eq_1_5_error(const TrainedAe& t);
 // ... while its decoder columns are not the principal directions (Baldi & Hornik): a decoder column
 // keeps a large share of its energy off its matching principal direction. The check rejects the
 // principal directions themselves (share 0).
-inline CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t) {
-  const double off = off_direction_energy(t.run.W_dec, t.U);
-  CheckRow r = check_bound("1.5", "decoder columns are mixtures: energy off u_j >= 0.01", 0.01, off, 0.0);
-  r.detail = "only the subspace is identified: W_dec = U_k C with C not diagonal; the mean share of a decoder "
-             "column's energy off its own principal direction is " + std::to_string(off) + " (0 would mean w_j = +-u_j)";
-  return r;
-}
+CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t);
 
 // (1.6) Principal angles: span{e1, e2} vs span{e1, cos t e2 + sin t e3} has angles {0, t}; with
 // t = 1e-9 an acos-based answer returns 0 (the relative error is 1), the sine-based one t.
-inline CheckRow check_eq_1_6_principal_angles(
-    double t, const std::function<VecD(const MatD&, const MatD&)>& angles_of = principal_angles) {
-  MatD A = MatD::Zero(5, 2), B = MatD::Zero(5, 2);
-  A(0, 0) = 1.0;
-  A(1, 1) = 1.0;
-  // B is a skewed, scaled basis of the same plane span{e1, cos t e2 + sin t e3}.
-  B(0, 0) = 2.0;
-  B(0, 1) = 1.0;
-  B(1, 1) = 3.0 * std::cos(t);
-  B(2, 1) = 3.0 * std::sin(t);
-  const VecD angles = angles_of(A, B);
-  if (angles.size() != 2) return check_identity("1.6", "principal angles {0, t}", t, NAN);
-  CheckRow r = check_identity("1.6", "principal angles of a plane tilted by t = " + std::to_string(t).substr(0, 8),
-                              t, angles(1), 0.0);
-  // Relative error in the angle itself (t may be 1e-9), and the zero angle absolutely.
-  r.error = std::max(std::abs(angles(1) - t), std::abs(angles(0))) / t;
-  r.tolerance = 1e-6;
-  r.pass = angles.allFinite() && r.error <= r.tolerance;
-  r.detail = "error: max(|second angle - t|, |first angle - 0|) / t";
-  return r;
-}
+CheckRow check_eq_1_6_principal_angles(
+    double t, const std::function<VecD(const MatD&, const MatD&)>& angles_of = principal_angles);
 
 // Every check of the chapter, in the order of the doc.
-inline std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t) {
-  return {check_eq_1_1_subspace(p),          check_eq_1_1_eigenvalues(p),
-          check_eq_1_2_eckart_young(p),      check_eq_1_3_loss(p, random_weights(p)),
-          check_eq_1_4_gradient(p, random_weights(p)), check_eq_1_5_subspace(t),
-          check_eq_1_5_error(t),             check_eq_1_5_not_the_directions(t),
-          check_eq_1_6_principal_angles(1e-9), check_eq_1_6_principal_angles(0.7)};
-}
+std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t);
 
 }  // namespace course::ch01

@@ -22,10 +22,7 @@ using MaskFn = std::function<MatD(Index rows, Index cols, double drop_rate, Rng&
 // Calls the mask once outside the parallel Monte Carlo loop, so that an exercise stub's
 // NotImplemented is thrown here, as an ordinary test failure: an exception escaping an OpenMP
 // region would terminate the program instead.
-inline void probe_mask(const MaskFn& mask, double drop_rate) {
-  Rng probe(0);
-  mask(1, 1, drop_rate, probe);
-}
+void probe_mask(const MaskFn& mask, double drop_rate);
 
 // A small network and batch at which the penalties and gradients are checked: d = 10, k = 6,
 // B = 8, data in [0, 1], PyTorch's initialisation (so the sigmoid codes sit near 1/2, far from rho).
@@ -35,143 +32,54 @@ struct Problem {
   double rho = 0.1, beta = 3.0, lambda = 0.7;
 };
 
-inline Problem make_problem(std::uint64_t seed = 1) {
-  Rng rng(seed);
-  Problem p;
-  p.X = rng.uniform_matrix<double>(10, 8, 0.0, 1.0);
-  p.sigmoid_ae = OneLayerAe<double>(10, 6, nn::Activation::Sigmoid, rng);
-  p.tanh_ae = OneLayerAe<double>(10, 6, nn::Activation::Tanh, rng);
-  return p;
-}
+Problem make_problem(std::uint64_t seed = 1);
 
-inline Regulariser kl_regulariser(const Problem& p) {
-  Regulariser r;
-  r.kind = Regulariser::Kind::KL;
-  r.rho = p.rho;
-  r.beta = p.beta;
-  return r;
-}
-inline Regulariser l1_regulariser(const Problem& p) {
-  Regulariser r;
-  r.kind = Regulariser::Kind::L1;
-  r.lambda = p.lambda;
-  return r;
-}
+Regulariser kl_regulariser(const Problem& p);
+Regulariser l1_regulariser(const Problem& p);
 
 // The same penalty written another way: KL(rho || q) = CE(rho, q) - H(rho), the cross-entropy
 // -rho log q - (1 - rho) log(1 - q) minus the entropy -rho log rho - (1 - rho) log(1 - rho).
-inline double kl_penalty_cross_entropy_form(double rho, const MatD& H, double beta) {
-  const VecD q = H.rowwise().mean();
-  const double entropy = -rho * std::log(rho) - (1.0 - rho) * std::log1p(-rho);
-  const double cross = (-rho * q.array().log() - (1.0 - rho) * (-q.array()).log1p()).sum();
-  return beta * (cross - double(q.size()) * entropy);
-}
+double kl_penalty_cross_entropy_form(double rho, const MatD& H, double beta);
 
 // ---- (4.1) the KL sparsity penalty ---------------------------------------------------------
 
 // The penalty at the problem's codes against its cross-entropy form.
 // Wrong formulas it rejects: the reversed KL(rho_hat || rho); a missing (1 - rho) term.
-inline CheckRow check_eq_4_1_kl_penalty(const Problem& p, const PenaltyFn& penalty = kl_sparsity_penalty) {
-  const MatD H = p.sigmoid_ae.encode(p.X);
-  return check_identity("4.1", "beta sum_j KL(rho||rho_hat_j) = beta sum_j [CE(rho, rho_hat_j) - H(rho)]",
-                        kl_penalty_cross_entropy_form(p.rho, H, p.beta), penalty(p.rho, H, p.beta));
-}
+CheckRow check_eq_4_1_kl_penalty(const Problem& p, const PenaltyFn& penalty = kl_sparsity_penalty);
 
 // The penalty vanishes when every unit's mean activation is rho (codes rho +- 0.05 alternately).
 // Wrong formula it rejects: the cross-entropy alone (without subtracting the entropy of rho).
-inline CheckRow check_eq_4_1_zero_at_target(const Problem& p, const PenaltyFn& penalty = kl_sparsity_penalty) {
-  MatD H(6, 8);
-  for (Index j = 0; j < H.cols(); ++j) H.col(j).setConstant(p.rho + (j % 2 ? 0.05 : -0.05));
-  return check_identity("4.1", "the penalty is 0 when every rho_hat_j = rho", 0.0, penalty(p.rho, H, p.beta));
-}
+CheckRow check_eq_4_1_zero_at_target(const Problem& p, const PenaltyFn& penalty = kl_sparsity_penalty);
 
 // ---- (4.2) its gradient with respect to the pre-activations --------------------------------
 
 // dP/dZ against central differences of P(sigmoid(Z)) (the cross-entropy form, independent of 4.1).
 // Wrong formulas it rejects: a missing 1/B, a missing sigmoid' h(1 - h), the reversed KL's gradient.
-inline CheckRow check_eq_4_2_kl_gradient(const Problem& p, const KlGradientFn& gradient = kl_sparsity_gradient) {
-  MatD Z = p.sigmoid_ae.enc.forward(p.X);
-  auto sigmoid_of = [](const MatD& A) { return nn::activation_forward(nn::Activation::Sigmoid, A); };
-  const MatD G = gradient(p.rho, sigmoid_of(Z), p.beta);
-  if (G.rows() != Z.rows() || G.cols() != Z.cols()) {
-    CheckRow r = check_identity("4.2", "dP/dZ vs central differences", 0.0, NAN);
-    r.detail = "kl_sparsity_gradient returned " + std::to_string(G.rows()) + "x" + std::to_string(G.cols()) +
-               ", expected the shape of H, " + std::to_string(Z.rows()) + "x" + std::to_string(Z.cols());
-    return r;
-  }
-  return check_gradient("4.2", "dP/dZ of the KL penalty vs central differences",
-                        [&] { return kl_penalty_cross_entropy_form(p.rho, sigmoid_of(Z), p.beta); },
-                        {grad_block("Z", Z, G)});
-}
+CheckRow check_eq_4_2_kl_gradient(const Problem& p, const KlGradientFn& gradient = kl_sparsity_gradient);
 
 // ---- (4.3) and (4.4): backpropagation through the whole network ----------------------------
 
 // Every parameter's gradient of J = 1/(2B)||X_hat - X||^2 + P(H), as OneLayerAe::forward_backward
 // computes it with `backward_reg`, against central differences of J with `reg`. The two differ only
 // when a test plants a wrong backward pass (e.g. one that forgets the penalty).
-inline CheckRow check_network_gradient(const std::string& id, const std::string& claim, OneLayerAe<double> ae,
-                                       const MatD& X, const Regulariser& reg, const Regulariser& backward_reg) {
-  ae.zero_grad();
-  ae.forward_backward(X, backward_reg);
-  const MatD gWe = ae.enc.dW, gWd = ae.dec.dW;
-  const VecD gbe = ae.enc.db, gbd = ae.dec.db;
-  return check_gradient(id, claim, [&] { return ae.loss(X, reg).total(); },
-                        {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
-                         grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
-}
+CheckRow check_network_gradient(const std::string& id, const std::string& claim, OneLayerAe<double> ae,
+                                       const MatD& X, const Regulariser& reg, const Regulariser& backward_reg);
 
 // (4.3) The sparse autoencoder (sigmoid code, KL penalty).
 // Wrong formulas it rejects: a backward pass without the penalty; the penalty counted twice.
-inline CheckRow check_eq_4_3_sparse_network_gradient(const Problem& p) {
-  const Regulariser reg = kl_regulariser(p);
-  return check_network_gradient("4.3", "sparse AE: dJ/dtheta vs central differences (all 4 blocks)", p.sigmoid_ae,
-                                p.X, reg, reg);
-}
+CheckRow check_eq_4_3_sparse_network_gradient(const Problem& p);
 
 // (4.4) The L1 subgradient against central differences of the penalty, at codes with every
 // |h_ji| in [0.05, 1] (away from the kink at 0, where |h| has no derivative).
 // Wrong formulas it rejects: H instead of sign(H) (the L2 gradient), a flipped sign, a missing 1/B.
-inline CheckRow check_eq_4_4_l1_subgradient(const Problem& p, const SubgradientFn& subgradient = l1_subgradient) {
-  Rng rng(11);
-  MatD H = rng.uniform_matrix<double>(6, 8, 0.05, 1.0);
-  for (Index i = 0; i < H.size(); ++i)
-    if (rng.bernoulli(0.5)) H(i) = -H(i);
-  const MatD G = subgradient(H, p.lambda);
-  if (G.rows() != H.rows() || G.cols() != H.cols()) return check_identity("4.4", "dP/dH vs central differences", 0.0, NAN);
-  return check_gradient("4.4", "L1: (lambda/B) sign(H) vs central differences, |h| >= 0.05",
-                        [&] { return l1_penalty(H, p.lambda); }, {grad_block("H", H, G)});
-}
+CheckRow check_eq_4_4_l1_subgradient(const Problem& p, const SubgradientFn& subgradient = l1_subgradient);
 
 // (4.4) At h = 0 the returned value must lie in the subdifferential (lambda/B) [-1, 1].
 // Wrong formula it rejects: h / |h| (NaN at 0).
-inline CheckRow check_eq_4_4_subgradient_at_zero(const Problem& p, const SubgradientFn& subgradient = l1_subgradient) {
-  MatD H = MatD::Zero(6, 8);
-  H(0, 0) = 0.3;
-  H(1, 1) = -0.2;
-  const MatD G = subgradient(H, p.lambda);
-  double worst = 0.0;
-  for (Index j = 0; j < H.cols(); ++j)
-    for (Index i = 0; i < H.rows(); ++i)
-      if (H(i, j) == 0.0) worst = std::isfinite(G(i, j)) ? std::max(worst, std::abs(G(i, j))) : NAN;
-  CheckRow r = check_bound("4.4", "at h = 0: |subgradient| <= lambda/B (0 in the subdifferential)", worst,
-                           p.lambda / double(H.cols()), 1e-15);
-  r.detail = "largest |dP/dh| over the zero entries of H";
-  return r;
-}
+CheckRow check_eq_4_4_subgradient_at_zero(const Problem& p, const SubgradientFn& subgradient = l1_subgradient);
 
 // (4.4) Through a tanh-code network with the L1 penalty, where no |h_ji| is within 1e-3 of 0.
-inline CheckRow check_eq_4_4_l1_network_gradient(const Problem& p) {
-  const double margin = p.tanh_ae.encode(p.X).cwiseAbs().minCoeff();
-  const Regulariser reg = l1_regulariser(p);
-  CheckRow r = check_network_gradient("4.4", "L1 AE (tanh code): dJ/dtheta vs central differences", p.tanh_ae, p.X,
-                                      reg, reg);
-  r.detail = "smallest |h_ji| at the check point: " + std::to_string(margin) + (r.detail.empty() ? "" : "\n" + r.detail);
-  if (margin < 1e-3) {
-    r.pass = false;
-    r.detail = "the check point is too close to the kink (|h| < 1e-3): " + r.detail;
-  }
-  return r;
-}
+CheckRow check_eq_4_4_l1_network_gradient(const Problem& p);
 
 // ---- (4.5) after training, the mean activation is near rho ---------------------------------
 
@@ -179,55 +87,21 @@ inline CheckRow check_eq_4_4_l1_network_gradient(const Problem& p) {
 // rho/2 of rho. The detail adds Pinsker's bound on the spread of the units around rho,
 // RMS_j |rho_hat_j - rho| <= sqrt(P / (2 beta k)).
 // Wrong result it rejects: an unpenalised sigmoid autoencoder (mean activation near 1/2).
-inline CheckRow check_eq_4_5_mean_activation(const VecD& rho_hat, double rho, double beta, const std::string& where) {
-  const double mean = rho_hat.mean();
-  CheckRow r = check_identity("4.5", "trained sparse AE: mean activation within rho/2 of rho (" + where + ")", rho, mean, 0.0);
-  r.kind = "bound";
-  r.error = std::abs(mean - rho) / rho;
-  r.tolerance = 0.5;
-  r.pass = std::isfinite(mean) && r.error <= r.tolerance;
-  const MatD Q = rho_hat;  // one column: the penalty of a "batch" whose means are rho_hat
-  const double P = kl_penalty_cross_entropy_form(rho, Q, beta);
-  const double rms = std::sqrt((rho_hat.array() - rho).square().mean());
-  r.detail = "error = |mean_j rho_hat_j - rho| / rho; per unit: RMS_j |rho_hat_j - rho| = " + std::to_string(rms) +
-             " <= sqrt(P / (2 beta k)) = " + std::to_string(std::sqrt(P / (2.0 * beta * double(rho_hat.size())))) +
-             " (Pinsker), min rho_hat_j = " + std::to_string(rho_hat.minCoeff()) +
-             ", max = " + std::to_string(rho_hat.maxCoeff());
-  return r;
-}
+CheckRow check_eq_4_5_mean_activation(const VecD& rho_hat, double rho, double beta, const std::string& where);
 
 // ---- (4.6) inverted dropout keeps the mean -------------------------------------------------
 
-inline VecD dropout_check_vector() {
-  VecD x(6);
-  x << 0.5, -1.0, 2.0, 0.25, -3.0, 1.5;
-  return x;
-}
+VecD dropout_check_vector();
 
 // E[S .* x] = x, every entry at once (Bonferroni, false-failure rate 1e-6 for the row).
 // Wrong formulas it rejects: no scaling (mean (1 - delta) x); scaling by 1/delta.
-inline CheckRow check_eq_4_6_dropout_mean(double delta, const MaskFn& mask = inverted_dropout_mask,
-                                          Index n = 100000, std::uint64_t seed = 46) {
-  const VecD x = dropout_check_vector();
-  probe_mask(mask, delta);
-  const McVecEstimate est = monte_carlo_vec(n, x.size(), seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    out = mask(x.size(), 1, delta, rng).col(0).cwiseProduct(x);
-  });
-  return check_monte_carlo("4.6", "inverted dropout keeps the mean: E[S .* x] = x (delta = " +
-                                      std::to_string(delta).substr(0, 4) + ")", x, est, 1e-6);
-}
+CheckRow check_eq_4_6_dropout_mean(double delta, const MaskFn& mask = inverted_dropout_mask,
+                                          Index n = 100000, std::uint64_t seed = 46);
 
 // The fraction of kept entries is 1 - delta (z = 5: false-failure rate 5.7e-7).
 // Wrong formula it rejects: keeping with probability delta.
-inline CheckRow check_eq_4_6_kept_fraction(double delta, const MaskFn& mask = inverted_dropout_mask,
-                                           Index n = 20000, std::uint64_t seed = 47) {
-  probe_mask(mask, delta);
-  const McEstimate est = monte_carlo(n, seed, [&](Rng& rng) {
-    const MatD S = mask(10, 1, delta, rng);
-    return double((S.array() != 0.0).count()) / 10.0;
-  });
-  return check_monte_carlo("4.6", "kept fraction = 1 - delta", 1.0 - delta, est);
-}
+CheckRow check_eq_4_6_kept_fraction(double delta, const MaskFn& mask = inverted_dropout_mask,
+                                           Index n = 20000, std::uint64_t seed = 47);
 
 // ---- (4.7) dropout is adaptive L2 regularisation (Wager et al. 2013) -----------------------
 
@@ -240,54 +114,25 @@ struct DropoutRegression {
   double delta = 0.3;
 };
 
-inline DropoutRegression make_dropout_regression(std::uint64_t seed = 3) {
-  Rng rng(seed);
-  DropoutRegression r;
-  const Index p = 6, n = 20;
-  VecD scale(p);
-  scale << 0.3, 0.6, 1.0, 1.5, 2.0, 3.0;
-  r.X = scale.asDiagonal() * rng.normal_matrix<double>(p, n);
-  const VecD w_true = rng.normal_matrix<double>(p, 1);
-  r.y = r.X.transpose() * w_true + 0.5 * rng.normal_matrix<double>(n, 1);
-  r.w = w_true + 0.3 * rng.normal_matrix<double>(p, 1);
-  return r;
-}
+DropoutRegression make_dropout_regression(std::uint64_t seed = 3);
 
 // The clean loss sum_i (y_i - w . x_i)^2 and the penalty sum_j w_j^2 sum_i x_ij^2 (without its factor).
-inline double clean_loss(const DropoutRegression& r) { return (r.y - r.X.transpose() * r.w).squaredNorm(); }
-inline double adaptive_penalty(const DropoutRegression& r) {
-  return (r.w.array().square() * r.X.rowwise().squaredNorm().array()).sum();
-}
+double clean_loss(const DropoutRegression& r);
+double adaptive_penalty(const DropoutRegression& r);
 // The right-hand side of (4.7).
-inline double expected_dropout_loss(const DropoutRegression& r) {
-  return clean_loss(r) + r.delta / (1.0 - r.delta) * adaptive_penalty(r);
-}
+double expected_dropout_loss(const DropoutRegression& r);
 
 // Monte Carlo draws of the dropout loss  sum_i (y_i - w . (s_i .* x_i))^2,  S = mask(p, n, delta).
-inline McEstimate dropout_loss_estimate(const DropoutRegression& r, const MaskFn& mask = inverted_dropout_mask,
-                                        Index n = 200000, std::uint64_t seed = 47) {
-  probe_mask(mask, r.delta);
-  return monte_carlo(n, seed, [&](Rng& rng) {
-    const MatD S = mask(r.X.rows(), r.X.cols(), r.delta, rng);
-    return (r.y - S.cwiseProduct(r.X).transpose() * r.w).squaredNorm();
-  });
-}
+McEstimate dropout_loss_estimate(const DropoutRegression& r, const MaskFn& mask = inverted_dropout_mask,
+                                        Index n = 200000, std::uint64_t seed = 47);
 
 // E[dropout loss] = clean loss + delta/(1 - delta) sum_j w_j^2 sum_i x_ij^2 (z = 5).
 // Wrong formulas it rejects (the tests plant them as `analytic`): delta instead of delta/(1 - delta);
 // delta/(1 - delta)^2; a plain ridge n delta/(1 - delta) sum_j w_j^2 (data-independent);
 // and, as `estimate`, dropout without the 1/(1 - delta) scaling.
-inline CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r, double analytic,
-                                                    const McEstimate& estimate) {
-  CheckRow row = check_monte_carlo("4.7", "E[dropout loss] = clean + delta/(1-delta) sum_j w_j^2 sum_i x_ij^2",
-                                   analytic, estimate);
-  row.detail = "clean loss " + std::to_string(clean_loss(r)) + ", adaptive penalty " +
-               std::to_string(r.delta / (1.0 - r.delta) * adaptive_penalty(r)) + "; " + row.detail;
-  return row;
-}
-inline CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r) {
-  return check_eq_4_7_dropout_is_adaptive_l2(r, expected_dropout_loss(r), dropout_loss_estimate(r));
-}
+CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r, double analytic,
+                                                    const McEstimate& estimate);
+CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r);
 
 // The same identity for the dropout autoencoder: for a fixed code H the decoder is a linear model
 // of H, so with dropout S on the code (drop rate delta),
@@ -295,42 +140,13 @@ inline CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r) 
 //                                                 + delta/(2B(1 - delta)) sum_j ||W_dec[:, j]||^2 sum_i h_ji^2.
 // Checked at the problem's sigmoid network (z = 5). Wrong formula it rejects (planted as
 // `analytic` by the tests): the penalty without its 1/2 from the loss's normalisation.
-inline double expected_dropout_ae_loss(const Problem& p, double delta, double penalty_factor = 0.5) {
-  const MatD H = p.sigmoid_ae.encode(p.X);
-  const double B = double(p.X.cols());
-  const double clean = 0.5 * (p.sigmoid_ae.dec.forward(H) - p.X).squaredNorm() / B;
-  const double pen = (p.sigmoid_ae.dec.W.colwise().squaredNorm().array() * H.rowwise().squaredNorm().transpose().array()).sum();
-  return clean + penalty_factor * delta / (1.0 - delta) * pen / B;
-}
-inline CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta, double analytic,
+double expected_dropout_ae_loss(const Problem& p, double delta, double penalty_factor = 0.5);
+CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta, double analytic,
                                                  const MaskFn& mask = inverted_dropout_mask, Index n = 200000,
-                                                 std::uint64_t seed = 48) {
-  const MatD H = p.sigmoid_ae.encode(p.X);
-  probe_mask(mask, delta);
-  const McEstimate est = monte_carlo(n, seed, [&](Rng& rng) {
-    const MatD S = mask(H.rows(), H.cols(), delta, rng);
-    return 0.5 * (p.sigmoid_ae.dec.forward(S.cwiseProduct(H)) - p.X).squaredNorm() / double(H.cols());
-  });
-  return check_monte_carlo("4.7", "dropout AE: E[recon. loss] = clean + delta/(2B(1-delta)) sum_j |w_j|^2 sum_i h_ji^2",
-                           analytic, est);
-}
-inline CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta = 0.3) {
-  return check_eq_4_7_dropout_autoencoder(p, delta, expected_dropout_ae_loss(p, delta));
-}
+                                                 std::uint64_t seed = 48);
+CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta = 0.3);
 
 // Every check on synthetic data, in the order of the doc (4.5 needs a trained model: see main.cpp).
-inline std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegression& r) {
-  return {check_eq_4_1_kl_penalty(p),
-          check_eq_4_1_zero_at_target(p),
-          check_eq_4_2_kl_gradient(p),
-          check_eq_4_3_sparse_network_gradient(p),
-          check_eq_4_4_l1_subgradient(p),
-          check_eq_4_4_subgradient_at_zero(p),
-          check_eq_4_4_l1_network_gradient(p),
-          check_eq_4_6_dropout_mean(0.3),
-          check_eq_4_6_kept_fraction(0.3),
-          check_eq_4_7_dropout_is_adaptive_l2(r),
-          check_eq_4_7_dropout_autoencoder(p)};
-}
+std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegression& r);
 
 }  // namespace course::ch04

@@ -32,134 +32,48 @@ struct VqProblem {
 };
 
 // argmin_j ||z_n - e_j||^2 by brute force (no expansion): the definition (eq. 10.1).
-inline std::vector<Index> nearest_by_brute_force(const MatD& Ze, const MatD& E) {
-  std::vector<Index> codes(std::size_t(Ze.cols()));
-  for (Index n = 0; n < Ze.cols(); ++n) {
-    double best = std::numeric_limits<double>::infinity();
-    for (Index j = 0; j < E.cols(); ++j) {
-      const double d = (Ze.col(n) - E.col(j)).squaredNorm();
-      if (d < best) best = d, codes[std::size_t(n)] = j;
-    }
-  }
-  return codes;
-}
+std::vector<Index> nearest_by_brute_force(const MatD& Ze, const MatD& E);
 
-inline VqProblem make_vq_problem(std::uint64_t seed = 10) {
-  VqProblem p;
-  Rng rng(seed);
-  p.Ze = rng.normal_matrix<double>(p.D, p.M * p.B);
-  p.E = rng.normal_matrix<double>(p.D, p.K) * 1.2;  // codes of different norms
-  p.codes = nearest_by_brute_force(p.Ze, p.E);
-  p.decoder = nn::Linear<double>(p.M * p.D, p.pixels, rng);
-  p.X = rng.uniform_matrix<double>(p.pixels, p.B, 0.0, 1.0);
-  return p;
-}
+VqProblem make_vq_problem(std::uint64_t seed = 10);
 
 // (1/B) sum_n ||z_n - e_{k_n}||^2 with the given codes: the quantisation error per image.
-inline double quantisation_error(const MatD& Ze, const MatD& E, const std::vector<Index>& codes, Index images) {
-  double s = 0.0;
-  for (Index n = 0; n < Ze.cols(); ++n) s += (Ze.col(n) - E.col(codes[std::size_t(n)])).squaredNorm();
-  return s / double(images);
-}
+double quantisation_error(const MatD& Ze, const MatD& E, const std::vector<Index>& codes, Index images);
 
 // The decoder's reconstruction loss -log p(x | z_q) (per image) and its gradient at z_q.
-inline double reconstruction_loss(const VqProblem& p, const MatD& Zq) {
-  const MatD code = Eigen::Map<const MatD>(Zq.data(), p.M * p.D, p.B);
-  return nn::bce_with_logits_loss<double>(p.decoder.forward(code), p.X);
-}
-inline MatD reconstruction_gradient(const VqProblem& p, const MatD& Zq) {
-  const MatD code = Eigen::Map<const MatD>(Zq.data(), p.M * p.D, p.B);
-  const MatD dLogits = nn::bce_with_logits_backward<double>(p.decoder.forward(code), p.X);
-  const MatD dCode = p.decoder.W.transpose() * dLogits;  // M D x B
-  return Eigen::Map<const MatD>(dCode.data(), p.D, p.M * p.B);
-}
+double reconstruction_loss(const VqProblem& p, const MatD& Zq);
+MatD reconstruction_gradient(const VqProblem& p, const MatD& Zq);
 
 // The codebook vectors the codes point to: z_q (D x N).
-inline MatD quantise(const MatD& E, const std::vector<Index>& codes) {
-  MatD Zq(E.rows(), Index(codes.size()));
-  for (Index n = 0; n < Zq.cols(); ++n) Zq.col(n) = E.col(codes[std::size_t(n)]);
-  return Zq;
-}
+MatD quantise(const MatD& E, const std::vector<Index>& codes);
 
-inline CheckRow failed_row(const std::string& id, const std::string& claim, const std::string& kind,
-                           const std::string& why) {
-  CheckRow r = check_identity(id, claim, 0.0, NAN);
-  r.kind = kind;
-  r.detail = why;
-  return r;
-}
+CheckRow failed_row(const std::string& id, const std::string& claim, const std::string& kind,
+                           const std::string& why);
 
 // (10.1) Every assigned squared distance is the smallest: max_n (||z_n - e_{k_n}||^2 -
 // min_j ||z_n - e_j||^2) <= 1e-12. Wrong formulas it rejects: argmax, and the expansion
 // -2 z.e_j without ||e_j||^2.
-inline CheckRow check_eq_10_1_nearest(
-    const VqProblem& p, const std::function<std::vector<Index>(const MatD&, const MatD&)>& assign = nearest_codes) {
-  const std::string claim = "k_n = argmin_j ||z_n - e_j||^2 (excess over the minimum)";
-  const std::vector<Index> codes = assign(p.Ze, p.E);
-  if (Index(codes.size()) != p.Ze.cols())
-    return failed_row("10.1", claim, "bound", "returned " + std::to_string(codes.size()) + " codes for " +
-                                                  std::to_string(p.Ze.cols()) + " vectors");
-  double worst = 0.0;
-  for (Index n = 0; n < p.Ze.cols(); ++n) {
-    const Index k = codes[std::size_t(n)];
-    if (k < 0 || k >= p.K) return failed_row("10.1", claim, "bound", "code index " + std::to_string(k) + " out of [0, K)");
-    const double best = (p.E.colwise() - p.Ze.col(n)).colwise().squaredNorm().minCoeff();
-    worst = std::max(worst, (p.Ze.col(n) - p.E.col(k)).squaredNorm() - best);
-  }
-  CheckRow r = check_bound("10.1", claim, worst, 0.0, 1e-12);
-  r.detail = "largest excess of an assigned squared distance over the nearest one, N = " + std::to_string(p.Ze.cols());
-  return r;
-}
+CheckRow check_eq_10_1_nearest(
+    const VqProblem& p, const std::function<std::vector<Index>(const MatD&, const MatD&)>& assign = nearest_codes);
 
 // (10.2) The codebook term is the per-image quantisation error (1/B) sum_n min_j ||z_n - e_j||^2.
 // Wrong formulas it rejects: beta on the codebook term, a mean over the N vectors, no square.
-inline CheckRow check_eq_10_2_codebook_term(const VqProblem& p, const VqLoss& loss) {
-  double s = 0.0;
-  for (Index n = 0; n < p.Ze.cols(); ++n) s += (p.E.colwise() - p.Ze.col(n)).colwise().squaredNorm().minCoeff();
-  return check_identity("10.2", "codebook term = (1/B) sum_n min_j ||z_n - e_j||^2", s / double(p.B), loss.codebook);
-}
+CheckRow check_eq_10_2_codebook_term(const VqProblem& p, const VqLoss& loss);
 // (10.2) Forward, sg is the identity: the commitment term is beta times the codebook term.
 // Wrong formulas it rejects: beta on the codebook term instead (ratio 1/beta), no beta at all.
-inline CheckRow check_eq_10_2_commitment_term(const VqProblem& p, const VqLoss& loss) {
-  return check_identity("10.2", "commitment term = beta * codebook term (beta = 0.25)", p.beta * loss.codebook,
-                        loss.commitment);
-}
+CheckRow check_eq_10_2_commitment_term(const VqProblem& p, const VqLoss& loss);
 
 // (10.3) The encoder receives the decoder's gradient at z_q plus 2 beta (z_e - e) / B: against
 // central differences of  Rec(z_e + sg[e_k - z_e]) + beta/B ||z_e - sg[e_k]||^2  in z_e, with the
 // codes and e held fixed (the straight-through forward pass). Wrong formulas it rejects: a missing
 // 2, beta missing or on the wrong term, the gradient through sg (2 (1 + beta)), a flipped sign,
 // the decoder gradient dropped.
-inline CheckRow check_eq_10_3_encoder_gradient(const VqProblem& p, const MatD& dZe) {
-  const std::string claim = "dL/dz_e = dRec/dz_q + 2 beta (z_e - e) / B vs central differences";
-  try {
-    require_same_shape(dZe, p.Ze, "dL/dz_e", "Ze");
-  } catch (const std::invalid_argument& e) {
-    return failed_row("10.3", claim, "gradient", std::string("wrong shape: ") + e.what());
-  }
-  MatD Ze = p.Ze;
-  const MatD offset = quantise(p.E, p.codes) - p.Ze;  // sg[e_k - z_e], frozen at the checked point
-  auto loss = [&] {
-    return reconstruction_loss(p, Ze + offset) + p.beta * quantisation_error(Ze, p.E, p.codes, p.B);
-  };
-  return check_gradient("10.3", claim, loss, {grad_block("z_e", Ze, dZe)});
-}
+CheckRow check_eq_10_3_encoder_gradient(const VqProblem& p, const MatD& dZe);
 
 // (10.4) The codebook receives 2 (e_k - z_e) / B from the codebook term: against central
 // differences of (1/B) sum_n ||sg[z_n] - e_{k_n}||^2 in e with z_e and the codes fixed.
 // Wrong formulas it rejects: a missing 2, a flipped sign, beta on this term, the commitment
 // term's gradient leaking through sg (factor 1 + beta).
-inline CheckRow check_eq_10_4_codebook_gradient(const VqProblem& p, const MatD& dE) {
-  const std::string claim = "dL/de_k = sum_{n: k_n = k} 2 (e_k - z_n) / B vs central differences";
-  try {
-    require_same_shape(dE, p.E, "dL/de", "E");
-  } catch (const std::invalid_argument& e) {
-    return failed_row("10.4", claim, "gradient", std::string("wrong shape: ") + e.what());
-  }
-  MatD E = p.E;
-  auto loss = [&] { return quantisation_error(p.Ze, E, p.codes, p.B); };
-  return check_gradient("10.4", claim, loss, {grad_block("e", E, dE)});
-}
+CheckRow check_eq_10_4_codebook_gradient(const VqProblem& p, const MatD& dE);
 
 // (10.3, 10.4) The backward pass of the whole training model, VqVae (vq_vae.hpp): encoder MLP,
 // nearest-code quantisation, straight-through, decoder MLP, loss (10.2). A small VqVae<double>
@@ -185,57 +99,12 @@ struct SmallVqVae {
 // hidden pre-activation, of the encoder and of the decoder (at z_q), is at least 0.01 away from 0,
 // and the codes use at least 3 of the K = 5 codes and leave at least one unused (whose gradient
 // must be 0).
-inline SmallVqVae small_vq_vae(std::uint64_t seed = 103) {
-  const Index pixels = 8, images = 4;
-  VqConfig c;
-  c.hidden = 6, c.positions = 2, c.dim = 3, c.codes = 5;
-  for (;; ++seed) {
-    Rng rng(seed);
-    SmallVqVae s{VqVae<double>(pixels, c, rng), rng.uniform_matrix<double>(pixels, images, 0.0, 1.0), 0.25, {}, {}, {}, {}};
-    VqVae<double>& m = s.model;
-    s.Ze = m.encode(s.X);
-    // Codes on the scale of the encoder's outputs (the training initialisation U(-1/K, 1/K) would
-    // send every vector to the code nearest the origin).
-    const VecD centre = s.Ze.rowwise().mean();
-    const double spread = std::sqrt((s.Ze.colwise() - centre).squaredNorm() / double(s.Ze.size()));
-    m.codebook.E = (spread * rng.normal_matrix<double>(c.dim, c.codes)).colwise() + centre;
-    s.E = m.codebook.E;
-    s.codes = nearest_by_brute_force(s.Ze, s.E);
-    s.offset = quantise(s.E, s.codes) - s.Ze;
-    std::vector<bool> used(std::size_t(c.codes), false);
-    for (Index k : s.codes) used[std::size_t(k)] = true;
-    const auto n_used = std::count(used.begin(), used.end(), true);
-    const MatD pre_enc = (m.enc1.W * s.X).colwise() + m.enc1.b;
-    const MatD pre_dec = (m.dec1.W * m.quantised_input(s.codes, images)).colwise() + m.dec1.b;
-    if (n_used >= 3 && n_used < c.codes && std::min(pre_enc.cwiseAbs().minCoeff(), pre_dec.cwiseAbs().minCoeff()) > 0.01)
-      return s;
-  }
-}
+SmallVqVae small_vq_vae(std::uint64_t seed = 103);
 
 // The surrogate loss above at the model's current parameters. Evaluated in long double, as chapter
 // 8's whole-model check is: in double the rounding error of a loss of ~6 divided by 2h = 2e-5 is
 // ~1e-10, the size of the harness's absolute floor for gradients below 1e-4.
-inline double vq_vae_surrogate_loss(const SmallVqVae& s) {
-  using LD = long double;
-  using MatL = Mat<LD>;
-  const VqVae<double>& m = s.model;
-  auto linear = [](const nn::Linear<double>& layer, const MatL& in) -> MatL {
-    return (layer.W.cast<LD>() * in).colwise() + layer.b.cast<LD>();
-  };
-  const Index B = s.X.cols(), N = m.M * B;
-  const MatL X = s.X.cast<LD>();
-  const MatL code = linear(m.enc2, linear(m.enc1, X).cwiseMax(LD(0)));  // M D x B
-  const MatL ze = Eigen::Map<const MatL>(code.data(), m.D, N);            // D x N
-  const MatL zq = ze + s.offset.cast<LD>();                               // z_e + sg[e_k - z_e]
-  const MatL logits = linear(m.dec2, linear(m.dec1, Eigen::Map<const MatL>(zq.data(), m.M * m.D, B)).cwiseMax(LD(0)));
-  LD codebook = 0, commitment = 0;
-  for (Index n = 0; n < N; ++n) {
-    const Index k = s.codes[std::size_t(n)];
-    codebook += (s.Ze.col(n) - m.codebook.E.col(k)).cast<LD>().squaredNorm();  // sg[z_n] - e_k
-    commitment += (ze.col(n) - s.E.col(k).cast<LD>()).squaredNorm();           // z_n - sg[e_k]
-  }
-  return double(nn::bce_with_logits_loss<LD>(logits, X) + (codebook + LD(s.beta) * commitment) / LD(B));
-}
+double vq_vae_surrogate_loss(const SmallVqVae& s);
 
 // The analytic gradient of every block, by one forward_backward of the model (with `gradients` in
 // place of vq_gradients, so a test can plant a wrong backward): enc1.W, enc1.b, enc2.W, enc2.b, e,
@@ -243,32 +112,12 @@ inline double vq_vae_surrogate_loss(const SmallVqVae& s) {
 struct VqVaeGradient {
   std::vector<MatD> blocks;
 };
-inline VqVaeGradient vq_vae_gradient(SmallVqVae& s, const VqGradientsFn& gradients = vq_gradients) {
-  VqVae<double>& m = s.model;
-  m.zero_grad();
-  m.forward_backward(s.X, s.beta, gradients);
-  return {{m.enc1.dW, m.enc1.db, m.enc2.dW, m.enc2.db, m.dE, m.dec1.dW, m.dec1.db, m.dec2.dW, m.dec2.db}};
-}
+VqVaeGradient vq_vae_gradient(SmallVqVae& s, const VqGradientsFn& gradients = vq_gradients);
 
 // Wrong backward passes it rejects: the commitment gradient with 1 + beta (the codebook term's
 // gradient through sg[z_e]), the decoder's gradient not passed straight through to the encoder,
 // the decoder's gradient at z_q also sent to the codes (z_q = e_k differentiated through sg).
-inline CheckRow check_eq_10_3_whole_model(SmallVqVae& s, const VqVaeGradient& g) {
-  const std::string claim = "d(loss 10.2 with sg)/d(every VqVae parameter) vs central differences";
-  VqVae<double>& m = s.model;
-  if (g.blocks.size() != 9) return failed_row("10.3-4", claim, "gradient", "expected 9 gradient blocks");
-  std::vector<GradBlock> blocks;
-  try {
-    blocks = {grad_block("enc1.W", m.enc1.W, g.blocks[0]), grad_block("enc1.b", m.enc1.b, g.blocks[1]),
-              grad_block("enc2.W", m.enc2.W, g.blocks[2]), grad_block("enc2.b", m.enc2.b, g.blocks[3]),
-              grad_block("e", m.codebook.E, g.blocks[4]),  grad_block("dec1.W", m.dec1.W, g.blocks[5]),
-              grad_block("dec1.b", m.dec1.b, g.blocks[6]), grad_block("dec2.W", m.dec2.W, g.blocks[7]),
-              grad_block("dec2.b", m.dec2.b, g.blocks[8])};
-  } catch (const std::invalid_argument& e) {
-    return failed_row("10.3-4", claim, "gradient", std::string("wrong shape: ") + e.what());
-  }
-  return check_gradient("10.3-4", claim, [&] { return vq_vae_surrogate_loss(s); }, blocks);
-}
+CheckRow check_eq_10_3_whole_model(SmallVqVae& s, const VqVaeGradient& g);
 
 // The data of the EMA check: 200 points around 6 centres in D = 2, and a codebook of K = 6 picked
 // among the points (a k-means initialisation).
@@ -276,103 +125,26 @@ struct LloydProblem {
   MatD Z;   // 2 x 200
   MatD E0;  // 2 x 6
 };
-inline LloydProblem make_lloyd_problem(std::uint64_t seed = 11) {
-  LloydProblem p;
-  Rng rng(seed);
-  const MatD centres = rng.normal_matrix<double>(2, 6) * 3.0;
-  p.Z = rng.normal_matrix<double>(2, 200);
-  for (Index n = 0; n < p.Z.cols(); ++n) p.Z.col(n) += centres.col(n % 6);
-  p.E0.resize(2, 6);
-  for (Index k = 0; k < 6; ++k) p.E0.col(k) = p.Z.col(Index(rng.below(200)));
-  return p;
-}
+LloydProblem make_lloyd_problem(std::uint64_t seed = 11);
 // One Lloyd step: each code moves to the mean of the points nearest to it (an empty code stays).
-inline MatD lloyd_step(const MatD& Z, const MatD& E) {
-  const std::vector<Index> codes = nearest_by_brute_force(Z, E);
-  MatD sums = MatD::Zero(E.rows(), E.cols());
-  VecD counts = VecD::Zero(E.cols());
-  for (Index n = 0; n < Z.cols(); ++n) sums.col(codes[std::size_t(n)]) += Z.col(n), counts(codes[std::size_t(n)]) += 1;
-  MatD out = E;
-  for (Index k = 0; k < E.cols(); ++k)
-    if (counts(k) > 0) out.col(k) = sums.col(k) / counts(k);
-  return out;
-}
+MatD lloyd_step(const MatD& Z, const MatD& E);
 
 // (10.5) With decay 0, one EMA update from any state equals one Lloyd step. Wrong formulas it
 // rejects: gamma and 1 - gamma swapped (nothing moves), dividing by the total count.
-inline CheckRow check_eq_10_5_ema_is_lloyd(
+CheckRow check_eq_10_5_ema_is_lloyd(
     const LloydProblem& p,
-    const std::function<void(EmaCodebook&, const MatD&, const std::vector<Index>&, double)>& update = ema_codebook_update) {
-  EmaCodebook cb;
-  cb.E = p.E0;
-  cb.counts = VecD::Constant(p.E0.cols(), 7.0);  // an arbitrary earlier state, which decay 0 forgets
-  cb.sums = p.E0 * 7.0;
-  update(cb, p.Z, nearest_by_brute_force(p.Z, p.E0), 0.0);
-  const MatD lloyd = lloyd_step(p.Z, p.E0);
-  if (cb.E.rows() != lloyd.rows() || cb.E.cols() != lloyd.cols())
-    return failed_row("10.5", "EMA update at decay 0 = one Lloyd step", "identity", "the codebook changed shape");
-  return check_identity("10.5", "EMA update at decay 0 = one Lloyd (k-means) step", lloyd, cb.E, 1e-12);
-}
+    const std::function<void(EmaCodebook&, const MatD&, const std::vector<Index>&, double)>& update = ema_codebook_update);
 // (10.5) ... so, like a Lloyd step, it never increases the quantisation error of the same points.
-inline CheckRow check_eq_10_5_lloyd_descends(const LloydProblem& p) {
-  EmaCodebook cb{p.E0, VecD::Zero(p.E0.cols()), MatD::Zero(p.E0.rows(), p.E0.cols())};
-  const std::vector<Index> codes = nearest_by_brute_force(p.Z, p.E0);
-  const double before = quantisation_error(p.Z, p.E0, codes, p.Z.cols());
-  ema_codebook_update(cb, p.Z, codes, 0.0);
-  const double after = quantisation_error(p.Z, cb.E, nearest_by_brute_force(p.Z, cb.E), p.Z.cols());
-  CheckRow r = check_bound("10.5", "quantisation error after <= before (k-means descent)", after, before, 1e-12);
-  r.detail = "mean squared distance to the nearest code: " + std::to_string(before) + " -> " + std::to_string(after);
-  return r;
-}
+CheckRow check_eq_10_5_lloyd_descends(const LloydProblem& p);
 
 // (10.6) Perplexity exp(H): K under uniform use, 1 when one code is used, in [1, K] otherwise.
 // Wrong formulas it rejects: 2^H with H in nats, exp(+sum p log p), 0 log 0 evaluated as NaN.
-inline CheckRow check_eq_10_6_uniform(Index K, const std::function<double(const VecD&)>& ppl = perplexity) {
-  return check_identity("10.6", "perplexity = K = " + std::to_string(K) + " under uniform use", double(K),
-                        ppl(VecD::Constant(K, 3.0)), 1e-12);
-}
-inline CheckRow check_eq_10_6_one_code(Index K, const std::function<double(const VecD&)>& ppl = perplexity) {
-  VecD c = VecD::Zero(K);
-  c(1) = 40.0;
-  return check_identity("10.6", "perplexity = 1 when one code is used", 1.0, ppl(c), 1e-12);
-}
-inline CheckRow check_eq_10_6_range(Index K, std::uint64_t seed = 12,
-                                    const std::function<double(const VecD&)>& ppl = perplexity) {
-  Rng rng(seed);
-  double lo = double(K), hi = 1.0;
-  for (int t = 0; t < 200; ++t) {
-    VecD c(K);
-    for (Index k = 0; k < K; ++k) c(k) = rng.bernoulli(0.3) ? 0.0 : double(rng.below(50));
-    if (c.sum() == 0) c(0) = 1;
-    const double v = ppl(c);
-    if (!std::isfinite(v)) return failed_row("10.6", "1 <= perplexity <= K", "bound", "non-finite perplexity");
-    lo = std::min(lo, v), hi = std::max(hi, v);
-  }
-  // lower <= upper is checked as max(1 - lo, hi - K) <= 1e-12.
-  CheckRow r = check_bound("10.6", "1 <= perplexity <= K on 200 random usages", std::max(1.0 - lo, hi - double(K)), 0.0, 1e-12);
-  r.detail = "range of the perplexities: [" + std::to_string(lo) + ", " + std::to_string(hi) + "], K = " + std::to_string(K);
-  return r;
-}
+CheckRow check_eq_10_6_uniform(Index K, const std::function<double(const VecD&)>& ppl = perplexity);
+CheckRow check_eq_10_6_one_code(Index K, const std::function<double(const VecD&)>& ppl = perplexity);
+CheckRow check_eq_10_6_range(Index K, std::uint64_t seed = 12,
+                                    const std::function<double(const VecD&)>& ppl = perplexity);
 
 // Every check of the chapter, in the order of the doc.
-inline std::vector<CheckRow> all_checks() {
-  const VqProblem p = make_vq_problem();
-  const VqLoss loss = vq_loss(p.Ze, p.E, p.codes, p.beta, p.B);
-  const VqGradients g = vq_gradients(reconstruction_gradient(p, quantise(p.E, p.codes)), p.Ze, p.E, p.codes, p.beta, p.B);
-  const LloydProblem lp = make_lloyd_problem();
-  SmallVqVae model = small_vq_vae();
-  const VqVaeGradient model_gradient = vq_vae_gradient(model);
-  return {check_eq_10_1_nearest(p),
-          check_eq_10_2_codebook_term(p, loss),
-          check_eq_10_2_commitment_term(p, loss),
-          check_eq_10_3_encoder_gradient(p, g.Ze),
-          check_eq_10_4_codebook_gradient(p, g.E),
-          check_eq_10_3_whole_model(model, model_gradient),
-          check_eq_10_5_ema_is_lloyd(lp),
-          check_eq_10_5_lloyd_descends(lp),
-          check_eq_10_6_uniform(16),
-          check_eq_10_6_one_code(16),
-          check_eq_10_6_range(16)};
-}
+std::vector<CheckRow> all_checks();
 
 }  // namespace course::ch10
