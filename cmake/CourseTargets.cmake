@@ -4,17 +4,20 @@
 #   course_chapter_tests(01 SOURCES test_x.cpp ...)  -> test_ch01 (+ test_ch01_student)
 # Chapter model code lives in headers beside main.cpp (templated on Scalar), so a test includes
 # "01_linear_ae_pca/model.hpp" and checks exactly the code the chapter program runs.
-# A chapter's derivation checks are declared in checks.hpp and compiled once, from checks.cpp, into
-# the object library course_chNN_checks: the chapter program and test_chNN both link those
-# objects (compiling the checks into each of them doubled the build). USES adds another chapter's
-# check objects (chapter 9 reuses chapter 8's).
+# A chapter's non-template functions (its derivation checks in checks.hpp, its model helpers) are
+# declared in the headers and defined in the .cpp files beside main.cpp, compiled once into the
+# object library course_chNN_lib: the chapter program and test_chNN both link those objects
+# (compiling every check into each of them doubled the build). USES adds another chapter's
+# objects (chapter 9 reuses chapter 8's).
 
 function(course_compile_options target)
   # GCC 12 reports false positives inside Eigen's AVX-512 kernels (maybe-/uninitialized, and
   # array-bounds for a packet load guarded by a size test at run time) and in std::string
-  # (restrict); they are noise in every translation unit.
+  # (restrict, stringop-overflow for "W" + std::to_string(l), stringop-overread inside
+  # Boost.Iostreams' gzip writer); they are noise in every translation unit.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-deprecated-copy -Wno-maybe-uninitialized
-                         -Wno-uninitialized -Wno-restrict -Wno-array-bounds)
+                         -Wno-uninitialized -Wno-restrict -Wno-array-bounds -Wno-stringop-overflow
+                         -Wno-stringop-overread)
   if(COURSE_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()
@@ -37,21 +40,25 @@ function(course_chapter num name)
   cmake_parse_arguments(ARG "" "" "SOURCES;USES" ${ARGN})
   set(target ch${num}_${name})
   set(check_objects "")
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/checks.cpp)
-    add_library(course_ch${num}_checks OBJECT checks.cpp)
-    target_link_libraries(course_ch${num}_checks PUBLIC course_exercise_headers course_common)
-    target_include_directories(course_ch${num}_checks PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
-    course_compile_options(course_ch${num}_checks)
-    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${num}_checks>)
+  file(GLOB lib_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  list(REMOVE_ITEM lib_sources ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
+  if(lib_sources)
+    add_library(course_ch${num}_lib OBJECT ${lib_sources})
+    target_link_libraries(course_ch${num}_lib PUBLIC course_exercise_headers course_common)
+    target_include_directories(course_ch${num}_lib PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
+    course_compile_options(course_ch${num}_lib)
+    course_use_pch(course_ch${num}_lib base)
+    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${num}_lib>)
   endif()
   foreach(used IN LISTS ARG_USES)
-    if(NOT TARGET course_ch${used}_checks)
-      message(FATAL_ERROR "chapter ${num} uses chapter ${used}'s checks: add ${used} to COURSE_CHAPTERS")
+    if(NOT TARGET course_ch${used}_lib)
+      message(FATAL_ERROR "chapter ${num} uses chapter ${used}'s code: add ${used} to COURSE_CHAPTERS")
     endif()
-    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${used}_checks>)
+    list(APPEND check_objects $<TARGET_OBJECTS:course_ch${used}_lib>)
   endforeach()
   set_property(GLOBAL PROPERTY COURSE_CH${num}_CHECK_OBJECTS "${check_objects}")
   add_executable(${target} main.cpp ${ARG_SOURCES} ${check_objects})
+  course_use_pch(${target} base)
   target_link_libraries(${target} PRIVATE course::impl course_common)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/chapters)
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/chapters)
@@ -78,6 +85,7 @@ function(course_chapter_tests num)
   target_link_libraries(${objs} PUBLIC course_test_support course_exercise_headers course_common)
   target_include_directories(${objs} PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
   course_compile_options(${objs})
+  course_use_pch(${objs} test)
 
   # The chapter's compiled checks (course_chapter); none when its program is not configured.
   get_property(check_objects GLOBAL PROPERTY COURSE_CH${num}_CHECK_OBJECTS)

@@ -169,17 +169,13 @@ class DeepAutoencoder {
 };
 
 // The model's layers as the exercises' plain double layers (the same weights), for the checks.
-inline std::vector<DenseLayer> to_dense_layers(const DeepAutoencoder<double>& ae) {
-  std::vector<DenseLayer> out;
-  for (std::size_t l = 0; l < ae.depth(); ++l) out.push_back({ae.layers()[l].W, ae.layers()[l].b, ae.activations()[l]});
-  return out;
-}
+std::vector<DenseLayer> to_dense_layers(const DeepAutoencoder<double>& ae);
 
 // =============================================================================================
 // Data sources: an ImageSet (uint8, converted a batch at a time) or a d x n matrix
 // =============================================================================================
 
-inline Index count_of(const ImageSet& s) { return s.size(); }
+Index count_of(const ImageSet& s);
 template <class Scalar>
 Index count_of(const Mat<Scalar>& X) { return X.cols(); }
 
@@ -329,14 +325,6 @@ double pca_error(const PcaBaseline& pca, const Data& data) {
 // One number t describes each image, but the images span a curved 1-D manifold that no k-dimensional
 // linear subspace holds for small k: a deep autoencoder with a 2-D code reconstructs them almost
 // exactly, PCA with 2 components cannot. d x n.
-inline MatD make_bump_images(Index n, Index d, double width, std::uint64_t seed) {
-  Rng rng(seed, 11);
-  MatD X(d, n);
-  for (Index j = 0; j < n; ++j) {
-    const double t = rng.uniform(2.0 * width, double(d - 1) - 2.0 * width);
-    for (Index i = 0; i < d; ++i) X(i, j) = std::exp(-(double(i) - t) * (double(i) - t) / (2.0 * width * width));
-  }
-  return X;
-}
+MatD make_bump_images(Index n, Index d, double width, std::uint64_t seed);
 
 }  // namespace course::ch02

@@ -101,50 +101,22 @@ struct ImageDaeRun {
 };
 
 // Minibatch Adam on L = 1/(2B) ||r(C(X)) - X||^2 with fresh corruption every batch (eq. 3.2).
-inline ImageDaeRun train_image_dae(const ImageSet& train, const Corruption& corrupt, Index hidden, int epochs,
+ImageDaeRun train_image_dae(const ImageSet& train, const Corruption& corrupt, Index hidden, int epochs,
                                    Index batch, double lr, std::uint64_t seed, std::ostream& log,
-                                   const std::string& what) {
-  const SingleThreadedEigen single;
-  Rng rng(seed);
-  ImageDaeRun run;
-  run.net = Mlp<float>({train.dim(), hidden, train.dim()}, nn::Activation::ReLU, nn::Activation::Sigmoid, rng);
-  Adam<float> adam(run.net.params(), float(lr));
-  const Index batches = (train.size() + batch - 1) / batch;
-  Progress progress(log, what, epochs, long(batches));
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    Minibatches mb(train.size(), batch, rng);
-    double total = 0.0;
-    for (Index k = 0; k < mb.count(); ++k) {
-      const MatD X = train.batch<double>(mb.indices(k), mb.size(k));
-      const MatF Xn = corrupt(X, rng).cast<float>();
-      const double loss = dae_step(run.net, adam, Xn, MatF(X.cast<float>()));
-      require_finite_loss(loss, epoch, long(k), what + " loss");
-      progress.batch(long(k), loss);
-      total += loss;
-    }
-    run.epoch_loss.push_back(total / double(mb.count()));
-    progress.epoch(epoch, "loss " + std::to_string(run.epoch_loss.back()));
-  }
-  return run;
-}
+                                   const std::string& what);
 
 // Mean squared error per image, (1/n) sum_i ||A_i - B_i||^2.
-inline double mse_per_image(const MatD& A, const MatD& B) { return (A - B).squaredNorm() / double(A.cols()); }
+double mse_per_image(const MatD& A, const MatD& B);
 
 // =============================================================================================
 // Gaussian data: the optimal DAE and the score (eqs. 3.5-3.7)
 // =============================================================================================
 
 // r*(x) = mu + W (x - mu) with W = Sigma (Sigma + sigma^2 I)^-1 (eq. 3.5), for each column of X.
-inline MatD gaussian_optimal_dae(const VecD& mu, const MatD& Sigma, double sigma, const MatD& X) {
-  const MatD W = linear_dae_weights(Sigma, sigma);
-  return (W * (X.colwise() - mu)).colwise() + mu;
-}
+MatD gaussian_optimal_dae(const VecD& mu, const MatD& Sigma, double sigma, const MatD& X);
 
 // grad log N(x; mu, C) = -C^-1 (x - mu), for each column of X.
-inline MatD gaussian_score(const VecD& mu, const MatD& C, const MatD& X) {
-  return -C.llt().solve(MatD(X.colwise() - mu));
-}
+MatD gaussian_score(const VecD& mu, const MatD& C, const MatD& X);
 
 // =============================================================================================
 // The 2-D Gaussian mixture: posterior mean (the optimal DAE) and the DAE trained on it
@@ -153,27 +125,10 @@ inline MatD gaussian_score(const VecD& mu, const MatD& C, const MatD& X) {
 // The optimal DAE of the mixture sum_c w_c N(m_c, v_c I) at noise sigma: the posterior mean
 //   E[x | x~] = sum_c pi_c(x~) (m_c + v_c / (v_c + sigma^2) (x~ - m_c)),
 // with responsibilities pi_c(x~) proportional to w_c N(x~; m_c, (v_c + sigma^2) I).
-inline Eigen::Vector2d mixture_posterior_mean(const GaussianMixture2D& g, double sigma, const Eigen::Vector2d& x) {
-  const double s2 = sigma * sigma;
-  std::vector<double> logw(g.weights.size());
-  double mx = -INFINITY;
-  for (std::size_t c = 0; c < g.weights.size(); ++c) {
-    const double v = g.variances[c] + s2;
-    logw[c] = std::log(g.weights[c]) - std::log(v) - (x - g.means[c]).squaredNorm() / (2.0 * v);
-    mx = std::max(mx, logw[c]);
-  }
-  double total = 0.0;
-  Eigen::Vector2d mean = Eigen::Vector2d::Zero();
-  for (std::size_t c = 0; c < g.weights.size(); ++c) {
-    const double p = std::exp(logw[c] - mx);
-    total += p;
-    mean += p * (g.means[c] + g.variances[c] / (g.variances[c] + s2) * (x - g.means[c]));
-  }
-  return mean / total;
-}
+Eigen::Vector2d mixture_posterior_mean(const GaussianMixture2D& g, double sigma, const Eigen::Vector2d& x);
 
 // The mixture the chapter uses: 8 components on a circle of radius 2, each of variance 0.04.
-inline GaussianMixture2D chapter_mixture() { return GaussianMixture2D::ring(8, 2.0, 0.04); }
+GaussianMixture2D chapter_mixture();
 
 struct MixtureDaeRun {
   Mlp<float> net;
@@ -183,57 +138,16 @@ struct MixtureDaeRun {
 
 // A nonlinear DAE 2 -> 64 -> 64 -> 2 (tanh) trained by Adam on fresh mixture samples corrupted by
 // the Gaussian noise of exercise 3.1 at standard deviation sigma, batch 256.
-inline MixtureDaeRun train_mixture_dae(const GaussianMixture2D& g, double sigma, int steps, std::uint64_t seed,
-                                       std::ostream* log = nullptr, int record_every = 50) {
-  const SingleThreadedEigen single;
-  Rng rng(seed);
-  MixtureDaeRun run;
-  run.sigma = sigma;
-  run.net = Mlp<float>({2, 64, 64, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
-  Adam<float> adam(run.net.params(), 3e-3f);
-  const Index batch = 256;
-  const int per_epoch = 500;
-  const int epochs = (steps + per_epoch - 1) / per_epoch;
-  std::unique_ptr<Progress> progress;
-  if (log) progress = std::make_unique<Progress>(*log, "2-D DAE", epochs, per_epoch);
-  double running = 0.0;
-  for (int t = 0; t < steps; ++t) {
-    if (t == steps * 3 / 4) adam.set_lr(1e-3f);  // a smaller step for the last quarter
-    const MatD X = g.sample(batch, rng);
-    const MatD Xn = gaussian_corruption(X, sigma, rng);
-    const double loss = dae_step(run.net, adam, MatF(Xn.cast<float>()), MatF(X.cast<float>()));
-    require_finite_loss(loss, t / per_epoch, t % per_epoch, "2-D DAE loss");
-    running = t == 0 ? loss : 0.98 * running + 0.02 * loss;
-    if ((t + 1) % record_every == 0) {
-      run.step.push_back(t + 1);
-      run.loss.push_back(running);
-    }
-    if (progress) {
-      progress->batch(t % per_epoch, loss);
-      if ((t + 1) % per_epoch == 0 || t + 1 == steps) progress->epoch(t / per_epoch, "loss " + std::to_string(running));
-    }
-  }
-  return run;
-}
+MixtureDaeRun train_mixture_dae(const GaussianMixture2D& g, double sigma, int steps, std::uint64_t seed,
+                                       std::ostream* log = nullptr, int record_every = 50);
 
 // The DAE's score estimate (r(x) - x) / sigma^2 at the columns of X (2 x n), in double.
-inline MatD dae_score(const MixtureDaeRun& run, const MatD& X) {
-  const MatD R = run.net.forward(X.cast<float>()).cast<double>();
-  return (R - X) / (run.sigma * run.sigma);
-}
+MatD dae_score(const MixtureDaeRun& run, const MatD& X);
 
 // Mean over columns of the cosine similarity between A and B (2 x n).
-inline double mean_cosine(const MatD& A, const MatD& B) {
-  double total = 0.0;
-  for (Index j = 0; j < A.cols(); ++j) total += A.col(j).dot(B.col(j)) / (A.col(j).norm() * B.col(j).norm() + 1e-300);
-  return total / double(A.cols());
-}
+double mean_cosine(const MatD& A, const MatD& B);
 
 // The true score of the noise-smoothed mixture, grad log (p * N(0, sigma^2 I)), at the columns of X.
-inline MatD mixture_score(const GaussianMixture2D& g, double sigma, const MatD& X) {
-  MatD S(2, X.cols());
-  for (Index j = 0; j < X.cols(); ++j) S.col(j) = g.score(X.col(j), sigma * sigma);
-  return S;
-}
+MatD mixture_score(const GaussianMixture2D& g, double sigma, const MatD& X);
 
 }  // namespace course::ch03

@@ -30,19 +30,10 @@ struct Regulariser {
 };
 
 // The L1 penalty (lambda / B) sum_ji |h_ji| of eq. 4.4 (its subgradient is exercise 4.3).
-inline double l1_penalty(const MatD& H, double lambda) {
-  return lambda * H.cwiseAbs().sum() / double(H.cols());
-}
+double l1_penalty(const MatD& H, double lambda);
 
 // The penalty P(H) of a regulariser, in double.
-inline double code_penalty(const Regulariser& reg, const MatD& H) {
-  switch (reg.kind) {
-    case Regulariser::Kind::KL: return kl_sparsity_penalty(reg.rho, H, reg.beta);
-    case Regulariser::Kind::L1: return l1_penalty(H, reg.lambda);
-    case Regulariser::Kind::None: break;
-  }
-  return 0.0;
-}
+double code_penalty(const Regulariser& reg, const MatD& H);
 
 // x (d) -> Z = W_enc x + b_enc (k) -> H = f(Z) -> [dropout S .* H] -> X_hat = W_dec H + b_dec (d).
 // The objective of a batch X (d x B) is  J = 1/(2B) ||X_hat - X||_F^2 + P(H).

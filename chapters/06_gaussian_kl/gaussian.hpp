@@ -74,17 +74,12 @@ class Gaussian {
 };
 
 // A diagonal Gaussian N(mu, diag(exp(log_var))), as a VAE encoder outputs it.
-inline Gaussian diagonal_gaussian(const VecD& mu, const VecD& log_var) {
-  return Gaussian(mu, MatD(log_var.array().exp().matrix().asDiagonal()));
-}
+Gaussian diagonal_gaussian(const VecD& mu, const VecD& log_var);
 
 // The standard normal N(0, I_k), the VAE prior.
-inline Gaussian standard_normal(Index k) { return Gaussian(VecD::Zero(k), MatD::Identity(k, k)); }
+Gaussian standard_normal(Index k);
 
 // A random symmetric positive-definite k x k matrix A A^T / k + floor I (a test covariance).
-inline MatD random_spd(Index k, Rng& rng, double floor = 0.2) {
-  const MatD A = rng.normal_matrix<double>(k, k);
-  return A * A.transpose() / double(k) + floor * MatD::Identity(k, k);
-}
+MatD random_spd(Index k, Rng& rng, double floor = 0.2);
 
 }  // namespace course::ch06

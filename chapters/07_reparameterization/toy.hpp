@@ -21,62 +21,34 @@
 namespace course::ch07 {
 
 // The lecture's target point c = (5, 5).
-inline VecD lecture_target() { return VecD::Constant(2, 5.0); }
+VecD lecture_target();
 
 // One gradient estimator: (mu, sigma, c, eps) -> an estimate of grad L from the draw eps.
 // Both exercises fit this shape once the score function is given x = mu + sigma * eps.
 using Estimator = std::function<VecD(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps)>;
 
-inline Estimator pathwise_estimator() { return pathwise_gradient; }
-inline Estimator score_function_estimator() {
-  return [](const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps) {
-    return score_function_gradient(mu, sigma, c, VecD(mu + (sigma.array() * eps.array()).matrix()));
-  };
-}
+Estimator pathwise_estimator();
+Estimator score_function_estimator();
 
 // ---- Closed forms ----------------------------------------------------------------------------
 
 // (7.2) L(mu, sigma) = E ||mu + sigma * eps - c||^2 = ||mu - c||^2 + sum_i sigma_i^2.
-inline double toy_loss(const VecD& mu, const VecD& sigma, const VecD& c) {
-  return (mu - c).squaredNorm() + sigma.squaredNorm();
-}
+double toy_loss(const VecD& mu, const VecD& sigma, const VecD& c);
 
 // (7.3) grad_mu L = 2 (mu - c).
-inline VecD toy_gradient(const VecD& mu, const VecD& c) { return 2.0 * (mu - c); }
+VecD toy_gradient(const VecD& mu, const VecD& c);
 
 // log N(x; mu, diag sigma^2), the density whose mu-gradient is the score in (7.5).
-inline double log_normal_density(const VecD& x, const VecD& mu, const VecD& sigma) {
-  const double two_pi = 2.0 * M_PI;
-  double s = 0.0;
-  for (Index i = 0; i < x.size(); ++i) {
-    const double r = (x(i) - mu(i)) / sigma(i);
-    s += -0.5 * r * r - std::log(sigma(i)) - 0.5 * std::log(two_pi);
-  }
-  return s;
-}
+double log_normal_density(const VecD& x, const VecD& mu, const VecD& sigma);
 
 // (7.6) The per-coordinate variance of the pathwise estimator: Var[2 (a_i + sigma_i eps_i)] = 4 sigma_i^2.
-inline VecD pathwise_variance(const VecD& sigma) { return 4.0 * sigma.array().square().matrix(); }
+VecD pathwise_variance(const VecD& sigma);
 
 // (7.7) The per-coordinate variance of the score-function estimator ||a + eps||^2 eps_i for
 // sigma = 1, with a = mu - c in R^d. Built from the Gaussian moments E[eps^2] = 1, E[eps^4] = m4,
 // E[eps^6] = m6 (3 and 15) so that the derivation's steps are visible; with the true moments it is
 //   (||a||^2 + d - 1)^2 + 10 ||a||^2 + 4 a_i^2 + 8 d + 7.
-inline VecD score_function_variance(const VecD& a, double m4 = 3.0, double m6 = 15.0) {
-  const Index d = a.size();
-  VecD v(d);
-  for (Index i = 0; i < d; ++i) {
-    const double b2 = a(i) * a(i);
-    const double r = a.squaredNorm() - b2;         // sum_{j != i} a_j^2
-    const double ER = r + double(d - 1);            // E[R], R = sum_{j != i} (a_j + eps_j)^2
-    const double ER2 = 4.0 * r + (m4 - 1.0) * double(d - 1) + ER * ER;  // Var R + (E R)^2
-    const double EQu2 = b2 + m4;                    // E[(b + u)^2 u^2]
-    const double EQ2u2 = b2 * b2 + 6.0 * m4 * b2 + m6;  // E[(b + u)^4 u^2]
-    const double second_moment = EQ2u2 + 2.0 * EQu2 * ER + ER2;
-    v(i) = second_moment - 4.0 * b2;                // minus the squared mean (2 a_i)^2
-  }
-  return v;
-}
+VecD score_function_variance(const VecD& a, double m4 = 3.0, double m6 = 15.0);
 
 // (7.9) SGD with the average of N pathwise gradients and step lr: the error e_t = mu_t - c obeys
 // e_{t+1} = (1 - 2 lr) e_t - 2 lr xi_t with xi_t ~ N(0, I / N), so e_T is Gaussian with
@@ -86,10 +58,8 @@ struct SgdSetting {
   Index batch = 4;   // N draws per step
   int steps = 100;   // T
 };
-inline VecD sgd_error_mean(const VecD& e0, const SgdSetting& s) { return std::pow(1.0 - 2.0 * s.lr, s.steps) * e0; }
-inline double sgd_error_variance(const SgdSetting& s) {
-  return s.lr / (double(s.batch) * (1.0 - s.lr)) * (1.0 - std::pow(1.0 - 2.0 * s.lr, 2 * s.steps));
-}
+VecD sgd_error_mean(const VecD& e0, const SgdSetting& s);
+double sgd_error_variance(const SgdSetting& s);
 
 // ---- Monte Carlo of an estimator ----------------------------------------------------------------
 
@@ -97,24 +67,8 @@ inline double sgd_error_variance(const SgdSetting& s) {
 // from n independent averages (parallel, thread-count independent). The variance is estimated as
 // the mean of the squared deviations from the known mean 2 (mu - c), so it comes with its own
 // standard error: entries 0..d-1 are the estimator's mean, entries d..2d-1 its variance.
-inline McVecEstimate estimator_moments(const Estimator& g, const VecD& mu, const VecD& sigma, const VecD& c,
-                                       Index n, std::uint64_t seed, Index batch = 1) {
-  const Index d = mu.size();
-  const VecD truth = toy_gradient(mu, c);
-  // One call outside the parallel region first: an exception (an exercise not implemented yet) must
-  // not escape an OpenMP region, where it would terminate the program.
-  g(mu, sigma, c, VecD::Zero(d));
-  return monte_carlo_vec(n, 2 * d, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    VecD sum = VecD::Zero(d), eps(d);
-    for (Index k = 0; k < batch; ++k) {
-      for (Index i = 0; i < d; ++i) eps(i) = rng.normal();
-      sum += g(mu, sigma, c, eps);
-    }
-    const VecD mean = sum / double(batch);
-    out.head(d) = mean;
-    out.tail(d) = (mean - truth).array().square().matrix();
-  });
-}
+McVecEstimate estimator_moments(const Estimator& g, const VecD& mu, const VecD& sigma, const VecD& c,
+                                       Index n, std::uint64_t seed, Index batch = 1);
 
 // ---- SGD on the toy problem -------------------------------------------------------------------
 
@@ -128,31 +82,7 @@ struct SgdPath {
 // Runs T steps from mu0 with noise from Rng(seed): each step draws a d x N matrix of eps, so two
 // estimators run with the same seed see the same noise (common random numbers). `on_step` (when
 // given) receives the step's loss ||mu - c||^2 + d, for progress and divergence checks.
-inline SgdPath run_sgd(const Estimator& g, const VecD& mu0, const VecD& c, const SgdSetting& s,
-                       std::uint64_t seed, const std::function<void(int, double)>& on_step = {}) {
-  Rng rng(seed, 0);
-  const Index d = mu0.size();
-  const VecD sigma = VecD::Ones(d);
-  SgdPath p;
-  VecD mu = mu0;
-  auto record = [&] {
-    p.x.push_back(mu(0));
-    p.y.push_back(d > 1 ? mu(1) : 0.0);
-    p.distance.push_back((mu - c).norm());
-  };
-  record();
-  MatD eps(d, s.batch);
-  for (int t = 0; t < s.steps; ++t) {
-    for (Index k = 0; k < s.batch; ++k)
-      for (Index i = 0; i < d; ++i) eps(i, k) = rng.normal();
-    VecD grad = VecD::Zero(d);
-    for (Index k = 0; k < s.batch; ++k) grad += g(mu, sigma, c, VecD(eps.col(k)));
-    mu -= s.lr * grad / double(s.batch);
-    if (on_step) on_step(t, toy_loss(mu, sigma, c));
-    record();
-  }
-  p.final_mu = mu;
-  return p;
-}
+SgdPath run_sgd(const Estimator& g, const VecD& mu0, const VecD& c, const SgdSetting& s,
+                       std::uint64_t seed, const std::function<void(int, double)>& on_step = {});
 
 }  // namespace course::ch07

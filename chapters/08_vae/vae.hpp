@@ -127,115 +127,147 @@ struct Vae {
   auto log_var() const { return E.bottomRows(config.latent); }
 
   // Encoder only: fills H1 and E = [mu; log_var].
-  void encode(const Mat<Scalar>& X) {
-    linear_forward(enc1, X, H1, true);
-    linear_forward(enc2, H1, E, false);
-  }
+  void encode(const Mat<Scalar>& X);
   // Decoder only: A = logits (Bernoulli) or means (Gaussian) of p(x|z) for the columns of Zin.
-  void decode(const Mat<Scalar>& Zin) {
-    linear_forward(dec1, Zin, H3, true);
-    linear_forward(dec2, H3, A, false);
-  }
+  void decode(const Mat<Scalar>& Zin);
   // The decoder's mean image E[x|z]: sigmoid(a) or a.
-  Mat<Scalar> decode_mean(const Mat<Scalar>& Zin) {
-    decode(Zin);
-    if (config.likelihood == Likelihood::Gaussian) return A;
-    return A.unaryExpr([](Scalar a) { return nn::sigmoid(a); });
-  }
+  Mat<Scalar> decode_mean(const Mat<Scalar>& Zin);
 
   // The batch loss (1/B) sum_b [ -log p(x_b|z_b) + beta KL_b ] with z = mu + sigma .* eps (8.1).
   // eps (L x B) is given, so the loss is a deterministic function of the parameters (8.5).
   // Also leaves dA = dloss/da, ready for backward().
-  Scalar forward(const Mat<Scalar>& X, const Mat<Scalar>& eps) {
-    const Index L = config.latent, B = X.cols();
-    encode(X);
-    Eps = eps;
-    Z = mu() + (Scalar(0.5) * log_var().array()).exp().matrix().cwiseProduct(eps);
-    decode(Z);
-    kl = kl_to_standard_normal<Scalar>(mu(), log_var());
-    reconstruction.resize(B);
-    dA.resize(A.rows(), B);
-    const Scalar inv_B = Scalar(1) / Scalar(B);
-    if (config.likelihood == Likelihood::Bernoulli) {
-      // -log p(x|z) = sum_i softplus(a_i) - x_i a_i;  d/da = sigmoid(a) - x   (8.3)
-#pragma omp parallel for schedule(static)
-      for (Index j = 0; j < B; ++j) {
-        const auto a = A.col(j).array();
-        const auto x = X.col(j).array();
-        const Eigen::Array<Scalar, Eigen::Dynamic, 1> e = (-a.abs()).exp();
-        reconstruction(j) = (a.cwiseMax(Scalar(0)) + e.log1p() - x * a).sum();
-        dA.col(j).array() = ((a >= Scalar(0)).select(Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e)) - x) * inv_B;
-      }
-    } else {
-      // -log p(x|z) = 1/2 sum_i [ (x_i - a_i)^2 / s2 + log s2 + log 2 pi ];  d/da = (a - x) / s2
-      const Scalar inv_s2 = std::exp(-log_noise_var);
-      const Scalar constant = Scalar(0.5) * Scalar(X.rows()) * (log_noise_var + Scalar(std::log(2 * std::numbers::pi)));
-#pragma omp parallel for schedule(static)
-      for (Index j = 0; j < B; ++j) {
-        reconstruction(j) = Scalar(0.5) * inv_s2 * (X.col(j) - A.col(j)).squaredNorm() + constant;
-        dA.col(j) = (A.col(j) - X.col(j)) * (inv_s2 * inv_B);
-      }
-    }
-    (void)L;
-    return (reconstruction.sum() + Scalar(config.beta) * kl.sum()) * inv_B;
-  }
+  Scalar forward(const Mat<Scalar>& X, const Mat<Scalar>& eps);
 
   // Writes the gradient of the last forward()'s batch loss into every parameter's gradient.
-  void backward(const Mat<Scalar>& X) {
-    const Index L = config.latent, B = X.cols();
-    const Scalar inv_B = Scalar(1) / Scalar(B), beta = Scalar(config.beta);
-    if (config.likelihood == Likelihood::Gaussian && config.learn_noise) {
-      // d/d log s2 of (1/B) sum_j 1/2 [ ||x - a||^2 exp(-log s2) + D log s2 ]
-      const Scalar sq = (X - A).squaredNorm();
-      d_log_noise_var = Scalar(0.5) * (Scalar(X.rows()) * Scalar(B) - sq * std::exp(-log_noise_var)) * inv_B;
-    }
-    linear_backward(dec2, H3, dA, &dH3);
-    dH3 = (H3.array() > Scalar(0)).select(dH3, Scalar(0));
-    linear_backward(dec1, Z, dH3, &dZ);
-    // Through z = mu + exp(lv / 2) eps, plus beta times the KL's own gradient (8.4):
-    //   dl/dmu = dl/dz + beta mu,   dl/dlv = dl/dz .* eps .* exp(lv / 2) / 2 + beta (exp(lv) - 1) / 2.
-    dE.resize(2 * L, B);
-    const auto lv = log_var().array();
-    dE.topRows(L) = dZ + (beta * inv_B) * mu();
-    dE.bottomRows(L).array() = dZ.array() * Eps.array() * (Scalar(0.5) * lv).exp() * Scalar(0.5) +
-                               (Scalar(0.5) * beta * inv_B) * (lv.exp() - Scalar(1));
-    linear_backward(enc2, H1, dE, &dH1);
-    dH1 = (H1.array() > Scalar(0)).select(dH1, Scalar(0));
-    linear_backward(enc1, X, dH1, static_cast<Mat<Scalar>*>(nullptr));
-  }
+  void backward(const Mat<Scalar>& X);
 
-  void zero_grad() {
-    enc1.zero_grad();
-    enc2.zero_grad();
-    dec1.zero_grad();
-    dec2.zero_grad();
-    d_log_noise_var = 0;
-  }
-  std::vector<Param<Scalar>> parameters() {
-    std::vector<Param<Scalar>> p;
-    enc1.collect(p, "enc1");
-    enc2.collect(p, "enc2");
-    dec1.collect(p, "dec1");
-    dec2.collect(p, "dec2");
-    if (config.likelihood == Likelihood::Gaussian && config.learn_noise)
-      p.push_back({&log_noise_var, &d_log_noise_var, 1, "log_noise_var"});
-    return p;
-  }
+  void zero_grad();
+  std::vector<Param<Scalar>> parameters();
 
   // log p(x|z) for each column of Zs (k samples of one image x, already decoded into A).
-  Vec<Scalar> log_likelihood_of(const Eigen::Ref<const Vec<Scalar>>& x) const {
-    Vec<Scalar> out(A.cols());
-    for (Index j = 0; j < A.cols(); ++j) {
-      const auto a = A.col(j).array();
-      if (config.likelihood == Likelihood::Bernoulli)
-        out(j) = -(a.cwiseMax(Scalar(0)) + (-a.abs()).exp().log1p() - x.array() * a).sum();
-      else
-        out(j) = -Scalar(0.5) * ((x - A.col(j)).squaredNorm() * std::exp(-log_noise_var) +
-                                 Scalar(x.size()) * (log_noise_var + Scalar(std::log(2 * std::numbers::pi))));
-    }
-    return out;
-  }
+  Vec<Scalar> log_likelihood_of(const Eigen::Ref<const Vec<Scalar>>& x) const;
 };
+
+template <class Scalar>
+void Vae<Scalar>::encode(const Mat<Scalar>& X) {
+  linear_forward(enc1, X, H1, true);
+  linear_forward(enc2, H1, E, false);
+}
+
+template <class Scalar>
+void Vae<Scalar>::decode(const Mat<Scalar>& Zin) {
+  linear_forward(dec1, Zin, H3, true);
+  linear_forward(dec2, H3, A, false);
+}
+
+template <class Scalar>
+Mat<Scalar> Vae<Scalar>::decode_mean(const Mat<Scalar>& Zin) {
+  decode(Zin);
+  if (config.likelihood == Likelihood::Gaussian) return A;
+  return A.unaryExpr([](Scalar a) { return nn::sigmoid(a); });
+}
+
+template <class Scalar>
+Scalar Vae<Scalar>::forward(const Mat<Scalar>& X, const Mat<Scalar>& eps) {
+  const Index L = config.latent, B = X.cols();
+  encode(X);
+  Eps = eps;
+  Z = mu() + (Scalar(0.5) * log_var().array()).exp().matrix().cwiseProduct(eps);
+  decode(Z);
+  kl = kl_to_standard_normal<Scalar>(mu(), log_var());
+  reconstruction.resize(B);
+  dA.resize(A.rows(), B);
+  const Scalar inv_B = Scalar(1) / Scalar(B);
+  if (config.likelihood == Likelihood::Bernoulli) {
+    // -log p(x|z) = sum_i softplus(a_i) - x_i a_i;  d/da = sigmoid(a) - x   (8.3)
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < B; ++j) {
+      const auto a = A.col(j).array();
+      const auto x = X.col(j).array();
+      const Eigen::Array<Scalar, Eigen::Dynamic, 1> e = (-a.abs()).exp();
+      reconstruction(j) = (a.cwiseMax(Scalar(0)) + e.log1p() - x * a).sum();
+      dA.col(j).array() = ((a >= Scalar(0)).select(Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e)) - x) * inv_B;
+    }
+  } else {
+    // -log p(x|z) = 1/2 sum_i [ (x_i - a_i)^2 / s2 + log s2 + log 2 pi ];  d/da = (a - x) / s2
+    const Scalar inv_s2 = std::exp(-log_noise_var);
+    const Scalar constant = Scalar(0.5) * Scalar(X.rows()) * (log_noise_var + Scalar(std::log(2 * std::numbers::pi)));
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < B; ++j) {
+      reconstruction(j) = Scalar(0.5) * inv_s2 * (X.col(j) - A.col(j)).squaredNorm() + constant;
+      dA.col(j) = (A.col(j) - X.col(j)) * (inv_s2 * inv_B);
+    }
+  }
+  (void)L;
+  return (reconstruction.sum() + Scalar(config.beta) * kl.sum()) * inv_B;
+}
+
+template <class Scalar>
+void Vae<Scalar>::backward(const Mat<Scalar>& X) {
+  const Index L = config.latent, B = X.cols();
+  const Scalar inv_B = Scalar(1) / Scalar(B), beta = Scalar(config.beta);
+  if (config.likelihood == Likelihood::Gaussian && config.learn_noise) {
+    // d/d log s2 of (1/B) sum_j 1/2 [ ||x - a||^2 exp(-log s2) + D log s2 ]
+    const Scalar sq = (X - A).squaredNorm();
+    d_log_noise_var = Scalar(0.5) * (Scalar(X.rows()) * Scalar(B) - sq * std::exp(-log_noise_var)) * inv_B;
+  }
+  linear_backward(dec2, H3, dA, &dH3);
+  dH3 = (H3.array() > Scalar(0)).select(dH3, Scalar(0));
+  linear_backward(dec1, Z, dH3, &dZ);
+  // Through z = mu + exp(lv / 2) eps, plus beta times the KL's own gradient (8.4):
+  //   dl/dmu = dl/dz + beta mu,   dl/dlv = dl/dz .* eps .* exp(lv / 2) / 2 + beta (exp(lv) - 1) / 2.
+  dE.resize(2 * L, B);
+  const auto lv = log_var().array();
+  dE.topRows(L) = dZ + (beta * inv_B) * mu();
+  dE.bottomRows(L).array() = dZ.array() * Eps.array() * (Scalar(0.5) * lv).exp() * Scalar(0.5) +
+                             (Scalar(0.5) * beta * inv_B) * (lv.exp() - Scalar(1));
+  linear_backward(enc2, H1, dE, &dH1);
+  dH1 = (H1.array() > Scalar(0)).select(dH1, Scalar(0));
+  linear_backward(enc1, X, dH1, static_cast<Mat<Scalar>*>(nullptr));
+}
+
+template <class Scalar>
+void Vae<Scalar>::zero_grad() {
+  enc1.zero_grad();
+  enc2.zero_grad();
+  dec1.zero_grad();
+  dec2.zero_grad();
+  d_log_noise_var = 0;
+}
+
+template <class Scalar>
+std::vector<Param<Scalar>> Vae<Scalar>::parameters() {
+  std::vector<Param<Scalar>> p;
+  enc1.collect(p, "enc1");
+  enc2.collect(p, "enc2");
+  dec1.collect(p, "dec1");
+  dec2.collect(p, "dec2");
+  if (config.likelihood == Likelihood::Gaussian && config.learn_noise)
+    p.push_back({&log_noise_var, &d_log_noise_var, 1, "log_noise_var"});
+  return p;
+}
+
+template <class Scalar>
+Vec<Scalar> Vae<Scalar>::log_likelihood_of(const Eigen::Ref<const Vec<Scalar>>& x) const {
+  Vec<Scalar> out(A.cols());
+  for (Index j = 0; j < A.cols(); ++j) {
+    const auto a = A.col(j).array();
+    if (config.likelihood == Likelihood::Bernoulli)
+      out(j) = -(a.cwiseMax(Scalar(0)) + (-a.abs()).exp().log1p() - x.array() * a).sum();
+    else
+      out(j) = -Scalar(0.5) * ((x - A.col(j)).squaredNorm() * std::exp(-log_noise_var) +
+                               Scalar(x.size()) * (log_noise_var + Scalar(std::log(2 * std::numbers::pi))));
+  }
+  return out;
+}
+
+
+// The model is compiled once, in vae.cpp, for the three scalar types the course uses (float to
+// train, double for the gradient checks, long double for their reference side); every other file
+// only calls it. (Instantiated in each file, it was most of the compile time of chapters 8 and 9.)
+extern template struct Vae<float>;
+extern template struct Vae<double>;
+extern template struct Vae<long double>;
 
 // =============================================================================================
 // Training helpers

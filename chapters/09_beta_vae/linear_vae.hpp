@@ -17,52 +17,14 @@ namespace course::ch09 {
 
 // Gradient descent with backtracking (Armijo) line search; stops when ||grad|| <= grad_tol.
 // f(x, grad) returns the value and writes the gradient. Returns the number of iterations.
-inline long minimise(const std::function<double(const VecD&, VecD&)>& f, VecD& x, double grad_tol,
-                     long max_iterations) {
-  VecD g(x.size()), g_new(x.size());
-  double fx = f(x, g), step = 1.0;
-  long it = 0;
-  for (; it < max_iterations && g.norm() > grad_tol; ++it) {
-    step *= 2.0;
-    for (;;) {
-      const VecD trial = x - step * g;
-      const double ft = f(trial, g_new);
-      if (std::isfinite(ft) && ft <= fx - 0.5 * step * g.squaredNorm()) {
-        x = trial;
-        fx = ft;
-        g = g_new;
-        break;
-      }
-      step *= 0.5;
-      if (step < 1e-300) return it;
-    }
-  }
-  return it;
-}
+long minimise(const std::function<double(const VecD&, VecD&)>& f, VecD& x, double grad_tol,
+                     long max_iterations);
 
 // ---- One principal direction with variance lambda: parameters (w, v, log s2) ----------------
-inline double direction_objective(double lambda, double sigma2, double beta, const VecD& x, VecD& g) {
-  const double w = x(0), v = x(1), s2 = std::exp(x(2));
-  const double r = 1.0 - w * v;
-  g.resize(3);
-  g(0) = (-r * v * lambda + w * s2) / sigma2;
-  g(1) = -r * w * lambda / sigma2 + beta * v * lambda;
-  g(2) = 0.5 * w * w * s2 / sigma2 + 0.5 * beta * (s2 - 1.0);
-  return (r * r * lambda + w * w * s2) / (2.0 * sigma2) + 0.5 * beta * (v * v * lambda + s2 - 1.0 - x(2));
-}
+double direction_objective(double lambda, double sigma2, double beta, const VecD& x, VecD& g);
 
 // Its Hessian in (w, v, log s2): the derivatives of the gradient above.
-inline Eigen::Matrix3d direction_hessian(double lambda, double sigma2, double beta, const VecD& x) {
-  const double w = x(0), v = x(1), s2 = std::exp(x(2));
-  Eigen::Matrix3d H;
-  H(0, 0) = (v * v * lambda + s2) / sigma2;
-  H(0, 1) = H(1, 0) = (2.0 * w * v - 1.0) * lambda / sigma2;
-  H(0, 2) = H(2, 0) = w * s2 / sigma2;
-  H(1, 1) = w * w * lambda / sigma2 + beta * lambda;
-  H(1, 2) = H(2, 1) = 0.0;
-  H(2, 2) = 0.5 * w * w * s2 / sigma2 + 0.5 * beta * s2;
-  return H;
-}
+Eigen::Matrix3d direction_hessian(double lambda, double sigma2, double beta, const VecD& x);
 
 // Newton's method from x (a gradient-descent result, inside the basin of quadratic convergence):
 // x <- x - H^{-1} grad F until the step's largest component is below step_tol. Gradient descent
@@ -70,21 +32,8 @@ inline Eigen::Matrix3d direction_hessian(double lambda, double sigma2, double be
 // curvature is small it stops ~||grad|| / (smallest curvature) away from the minimum; Newton's
 // step removes that error. Returns the number of steps; sets *minimum to whether the Hessian is
 // positive definite at the end (a minimum, not a saddle).
-inline int newton_polish_direction(double lambda, double sigma2, double beta, VecD& x, double step_tol,
-                                   int max_steps, bool* minimum) {
-  VecD g(3);
-  int steps = 0;
-  while (steps < max_steps) {
-    direction_objective(lambda, sigma2, beta, x, g);
-    const VecD step = direction_hessian(lambda, sigma2, beta, x).ldlt().solve(g);
-    x -= step;
-    ++steps;
-    if (step.cwiseAbs().maxCoeff() < step_tol) break;
-  }
-  const Eigen::LDLT<Eigen::Matrix3d> ldlt(direction_hessian(lambda, sigma2, beta, x));
-  *minimum = ldlt.info() == Eigen::Success && (ldlt.vectorD().array() > 0.0).all();
-  return steps;
-}
+int newton_polish_direction(double lambda, double sigma2, double beta, VecD& x, double step_tol,
+                                   int max_steps, bool* minimum);
 
 // ---- The full linear VAE on a covariance S (d x d) with k = d latents --------------------------
 struct LinearVae {
@@ -98,37 +47,11 @@ struct LinearVaeTerms {
   VecD kl;                  // KL_j per latent dimension
 };
 
-inline LinearVaeTerms linear_vae_terms(const MatD& S, const LinearVae& m) {
-  const Index d = S.rows();
-  const MatD R = MatD::Identity(d, d) - m.W * m.V;
-  const VecD s2 = m.log_s2.array().exp();
-  LinearVaeTerms t;
-  t.distortion = (R * S * R.transpose()).trace() + (m.W.colwise().squaredNorm().transpose().array() * s2.array()).sum();
-  t.kl = 0.5 * ((m.V * S * m.V.transpose()).diagonal().array() + s2.array() - 1.0 - m.log_s2.array());
-  t.rate = t.kl.sum();
-  return t;
-}
+LinearVaeTerms linear_vae_terms(const MatD& S, const LinearVae& m);
 
 // F and its gradient, with the parameters packed as [vec W; vec V; log s2].
-inline double linear_vae_objective(const MatD& S, double sigma2, double beta, const VecD& x, VecD& g) {
-  const Index d = S.rows(), k = d;
-  LinearVae m{Eigen::Map<const MatD>(x.data(), d, k), Eigen::Map<const MatD>(x.data() + d * k, k, d),
-              x.segment(2 * d * k, k)};
-  const LinearVaeTerms t = linear_vae_terms(S, m);
-  const MatD R = MatD::Identity(d, d) - m.W * m.V;
-  const VecD s2 = m.log_s2.array().exp();
-  const MatD dW = (-R * S * m.V.transpose() + m.W * s2.asDiagonal()) / sigma2;
-  const MatD dV = -(m.W.transpose() * R * S) / sigma2 + beta * m.V * S;
-  const VecD dl = 0.5 * m.W.colwise().squaredNorm().transpose().cwiseProduct(s2) / sigma2 + 0.5 * beta * (s2.array() - 1.0).matrix();
-  g.resize(x.size());
-  Eigen::Map<MatD>(g.data(), d, k) = dW;
-  Eigen::Map<MatD>(g.data() + d * k, k, d) = dV;
-  g.segment(2 * d * k, k) = dl;
-  return t.distortion / (2.0 * sigma2) + beta * t.rate;
-}
+double linear_vae_objective(const MatD& S, double sigma2, double beta, const VecD& x, VecD& g);
 
-inline LinearVae unpack(const VecD& x, Index d) {
-  return {Eigen::Map<const MatD>(x.data(), d, d), Eigen::Map<const MatD>(x.data() + d * d, d, d), x.segment(2 * d * d, d)};
-}
+LinearVae unpack(const VecD& x, Index d);
 
 }  // namespace course::ch09

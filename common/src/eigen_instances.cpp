@@ -1,8 +1,7 @@
 // The one instantiation of Eigen's dense decompositions of MatD (declared extern in
-// course/types.hpp, so no other file compiles them again).
+// course/types.hpp, so no other file compiles them again). BDCSVD is in eigen_instances_bdcsvd.cpp.
 #include "course/types.hpp"
 
-template class Eigen::BDCSVD<course::MatD>;
 template class Eigen::JacobiSVD<course::MatD>;
 template class Eigen::SelfAdjointEigenSolver<course::MatD>;
 template class Eigen::HouseholderQR<course::MatD>;

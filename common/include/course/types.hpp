@@ -20,7 +20,7 @@ using VecF = Vec<float>;
 }  // namespace course
 
 // Eigen's dense decompositions of MatD are compiled once, in course_common
-// (common/src/eigen_instances.cpp), not in every file that uses them: with GCC 12 at -O3 one
+// (common/src/eigen_instances*.cpp), not in every file that uses them: with GCC 12 at -O3 one
 // Eigen::BDCSVD<MatD> costs a file 35 s of compile time (JacobiSVD 11 s), with this declaration
 // 2 s. Code that uses them is unchanged; other matrix types are instantiated as usual.
 extern template class Eigen::BDCSVD<course::MatD>;
