@@ -5,7 +5,7 @@ against this build tree (COURSE_GRADE_BUILD), and check results/results.json: fu
 chapter 1's solution, zero for its unmodified exercises, the other chapters graded as missing,
 Gradescope's documented format. (The submission holds chapter 1 only: compiling every chapter's
 file twice took two minutes and tested nothing more of the bundle. That every rubric names real
-test cases, which the solutions pass, is checked for every chapter by test_units.py.)
+test cases, which the solutions pass, is checked for every chapter by rubric_problems below.)
 
     test_gradescope_bundle.py --build BUILD_DIR        (exit 77 when chapter 1 is not built)
 """
