@@ -33,7 +33,7 @@ if(COURSE_PCH)
                         Boost::program_options Boost::iostreams Boost::filesystem Boost::unit_test_framework)
   target_compile_definitions(course_pch_test PRIVATE BOOST_TEST_DYN_LINK)
   target_precompile_headers(course_pch_test PRIVATE ${course_pch_headers} <boost/test/unit_test.hpp>)
-  course_compile_options(course_pch_test)
+  course_test_options(course_pch_test)
 endif()
 
 # course_use_pch(target base|test): compile target's sources with the shared precompiled header.

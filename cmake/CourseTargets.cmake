@@ -27,6 +27,15 @@ function(course_compile_options target)
   endif()
 endfunction()
 
+# Test files (and the tests' precompiled header) are compiled with -O1 in Release builds. They
+# set up small problems, call the chapter's checks and models and compare: that code, course_common
+# and Eigen's product kernels keep the build type's -O3. At -O3 the test files took 30-40% longer
+# to compile (test_ch01: 30 s against 20 s at -O1, without the precompiled header).
+function(course_test_options target)
+  course_compile_options(${target})
+  target_compile_options(${target} PRIVATE $<$<CONFIG:Release>:-O1>)
+endfunction()
+
 # Is chapter NUM selected by COURSE_CHAPTERS (empty = all)?
 function(course_chapter_selected num out)
   if(COURSE_CHAPTERS STREQUAL "" OR num IN_LIST COURSE_CHAPTERS)
@@ -84,7 +93,7 @@ function(course_chapter_tests num)
   add_library(${objs} OBJECT ${ARG_SOURCES})
   target_link_libraries(${objs} PUBLIC course_test_support course_exercise_headers course_common)
   target_include_directories(${objs} PUBLIC ${PROJECT_SOURCE_DIR}/chapters)
-  course_compile_options(${objs})
+  course_test_options(${objs})
   course_use_pch(${objs} test)
 
   # The chapter's compiled checks and model code (course_chapter); none when its program is not
