@@ -29,7 +29,11 @@ find_package(Python3 QUIET COMPONENTS Interpreter)
 course_require(Python3_Interpreter_FOUND "Python 3 (for the exercise generator and grader)" python3)
 
 # ccache, when installed, makes rebuilds (and the grader's builds of many submissions) cheap.
+# Without the pch_defines and time_macros sloppiness ccache refuses every compile that uses the
+# precompiled header (cmake/CoursePch.cmake), that is, nearly all of them.
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros
+      ${CCACHE_PROGRAM})
 endif()

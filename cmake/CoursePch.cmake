@@ -3,8 +3,9 @@
 # large part of a clean build. They are compiled once into two precompiled headers, one for the
 # programs and libraries (course_pch) and one for the tests (course_pch_test, with Boost.Test),
 # which every other target reuses (course_use_pch). The exercise libraries (solutions/,
-# exercises/, a submission) are compiled without them, exactly as the grader compiles a student's
-# file. -DCOURSE_PCH=OFF turns them off.
+# exercises/) use course_pch too, and so does the grader for a submitted file: it compiles with
+# the command of compile_commands.json (chapter 1's solution: 15 s without, 9 s with it).
+# -DCOURSE_PCH=OFF turns them off.
 option(COURSE_PCH "Precompile Eigen, the standard headers and the course's common headers" ON)
 
 set(course_pch_headers

@@ -9,3 +9,9 @@ template class Eigen::ColPivHouseholderQR<course::MatD>;
 template class Eigen::LLT<course::MatD>;
 template class Eigen::LDLT<course::MatD>;
 template class Eigen::PartialPivLU<course::MatD>;
+template Eigen::SelfAdjointEigenSolver<course::MatD>&
+Eigen::SelfAdjointEigenSolver<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&, int);
+template Eigen::LLT<course::MatD>& Eigen::LLT<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);
+template Eigen::LDLT<course::MatD>& Eigen::LDLT<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);
+template Eigen::ColPivHouseholderQR<course::MatD>&
+Eigen::ColPivHouseholderQR<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);

@@ -41,8 +41,10 @@ def compiler_cache(course: Course) -> dict | None:
         os.chown(d, 0, gid)
         os.chmod(d, 0o2770)
         os.chmod(d.parent, 0o755)
+    # pch_defines,time_macros: without them ccache refuses a compile that uses the course's
+    # precompiled header (-include in the compile command).
     return {"CCACHE_DIR": str(d), "CCACHE_UMASK": "007", "CCACHE_NOHASHDIR": "1",
-            "CCACHE_MAXSIZE": "2G"}
+            "CCACHE_MAXSIZE": "2G", "CCACHE_SLOPPINESS": "pch_defines,time_macros"}
 FORBIDDEN_ANYWHERE = ("boost::unit_test", "boost::test_tools", "boost::execution", "boost::debug",
                       "boost::runtime")
 
@@ -75,15 +77,24 @@ def hook_object(course: Course) -> pathlib.Path:
     return obj
 
 
-def _check_dependencies(depfile: pathlib.Path, source_name: str, course: Course) -> str:
+def forced_includes(command: list[str]) -> set[str]:
+    """The files the compile command itself includes (-include FILE): the course's precompiled
+    header, which is in the build directory."""
+    return {os.path.realpath(command[i + 1]) for i, a in enumerate(command[:-1]) if a == "-include"}
+
+
+def _check_dependencies(depfile: pathlib.Path, ch: Chapter, course: Course) -> str:
     """'' when every included file is allowed, else the reason."""
     text = depfile.read_text(errors="replace").replace("\\\n", " ")
     deps = text.split(":", 1)[1].split() if ":" in text else []
     allowed = course.allowed_include_roots()
+    forced = forced_includes(ch.compile_command)
     for d in deps:
-        if os.path.basename(d) == source_name and "/" not in d.replace("./", ""):
+        if os.path.basename(d) == ch.file and "/" not in d.replace("./", ""):
             continue
         real = os.path.realpath(d)
+        if real in forced:
+            continue
         if not any(real.startswith(r) for r in allowed):
             return (f"it includes {d}, which is not a course header (exercises/include, "
                     f"common/include) or a system header; the grader uses only the course's own "
@@ -161,7 +172,7 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
                                             ch.file], str(cdir), COMPILE_LIMITS, slot=slot,
                       output_cap=200000, role="compile")
     if pre.exit_code == 0:
-        why = _check_dependencies(cdir / dep_name, ch.file, course)
+        why = _check_dependencies(cdir / dep_name, ch, course)
         if why:
             shutil.rmtree(cdir, ignore_errors=True)
             return None, f"{ch.file} is not accepted: {why}"
@@ -183,7 +194,7 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
     deps = work / dep_name
     shutil.copyfile(cdir / dep_name, deps)
     shutil.rmtree(cdir, ignore_errors=True)
-    why = _check_dependencies(deps, ch.file, course)
+    why = _check_dependencies(deps, ch, course)
     if not why:
         why = _check_symbols(obj, ch.num)
     if why:

@@ -31,6 +31,13 @@ extern template class Eigen::ColPivHouseholderQR<course::MatD>;
 extern template class Eigen::LLT<course::MatD>;
 extern template class Eigen::LDLT<course::MatD>;
 extern template class Eigen::PartialPivLU<course::MatD>;
+// compute() of these four is a member template: the class instantiation above does not cover it.
+extern template Eigen::SelfAdjointEigenSolver<course::MatD>&
+Eigen::SelfAdjointEigenSolver<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&, int);
+extern template Eigen::LLT<course::MatD>& Eigen::LLT<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);
+extern template Eigen::LDLT<course::MatD>& Eigen::LDLT<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);
+extern template Eigen::ColPivHouseholderQR<course::MatD>&
+Eigen::ColPivHouseholderQR<course::MatD>::compute(const Eigen::EigenBase<course::MatD>&);
 
 // Eigen's matrix-product kernels (the GEMM micro-kernel, the panel packers, the matrix-vector
 // product) for float, double and long double are compiled once too, in
