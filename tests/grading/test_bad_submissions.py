@@ -37,9 +37,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     # Generous wall clock (a shared, loaded machine stretches a 3 s test case to 30 s); the CPU
     # limit is what stops an infinite loop or a fork bomb (whose processes' CPU time the sandbox
-    # adds up) quickly. Chapter 1's slowest graded test case needs 0.1 s of CPU.
+    # adds up) quickly. Chapter 1's slowest graded test case needs 0.05 s of CPU (report.json of
+    # the correct submission, 2026-11-30): 1 s is twenty times that, and each runaway test case of
+    # the corpus burns the whole limit (3 s cost this test 8 s of its ~30).
     ap.add_argument("--time-limit", type=float, default=90)
-    ap.add_argument("--cpu-limit", type=int, default=3)
+    ap.add_argument("--cpu-limit", type=int, default=1)
     args = ap.parse_args()
     if not (args.build / "tests/ch01/test_ch01").exists():
         print(f"chapter 1 is not built in {args.build}: skipped")
