@@ -113,7 +113,7 @@ CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t) {
   const double off = off_direction_energy(t.run.W_dec, t.U);
   CheckRow r = check_bound("1.5", "decoder columns are mixtures: energy off u_j >= 0.01", 0.01, off, 0.0);
   r.detail = "only the subspace is identified: W_dec = U_k C with C not diagonal; the mean share of a decoder "
-             "column's energy off its own principal direction is " + std::to_string(off) + " (0 would mean w_j = +-u_j)";
+             "column's energy off its own principal direction is " + format_number(off, 3) + " (0 would mean w_j = +-u_j)";
   return r;
 }
 
@@ -129,7 +129,7 @@ CheckRow check_eq_1_6_principal_angles(
   B(2, 1) = 3.0 * std::sin(t);
   const VecD angles = angles_of(A, B);
   if (angles.size() != 2) return check_identity("1.6", "principal angles {0, t}", t, NAN);
-  CheckRow r = check_identity("1.6", "principal angles of a plane tilted by t = " + std::to_string(t).substr(0, 8),
+  CheckRow r = check_identity("1.6", "principal angles of a plane tilted by t = " + format_number(t, 6),
                               t, angles(1), 0.0);
   // Relative error in the angle itself (t may be 1e-9), and the zero angle absolutely.
   r.error = std::max(std::abs(angles(1) - t), std::abs(angles(0))) / t;

@@ -41,7 +41,7 @@ CheckRow check_eq_3_1_gaussian_moments(double eta, const CorruptFn& corrupt,
   });
   VecD analytic(8);
   analytic << x.col(0), VecD::Constant(4, eta * eta);
-  return check_monte_carlo("3.1", "Gaussian noise: E x~ = x, Var x~_i = eta^2 (eta = " + std::to_string(eta).substr(0, 4) + ")",
+  return check_monte_carlo("3.1", "Gaussian noise: E x~ = x, Var x~_i = eta^2 (eta = " + format_number(eta, 2) + ")",
                            analytic, est);
 }
 
@@ -56,7 +56,7 @@ CheckRow check_eq_3_1_masking_moments(double nu, const CorruptFn& corrupt,
   });
   VecD analytic(8);
   analytic << (1.0 - nu) * x.col(0), nu * (1.0 - nu) * x.col(0).array().square().matrix();
-  return check_monte_carlo("3.1", "masking: E x~ = (1-nu) x, Var x~_i = nu(1-nu) x_i^2 (nu = " + std::to_string(nu).substr(0, 4) + ")",
+  return check_monte_carlo("3.1", "masking: E x~ = (1-nu) x, Var x~_i = nu(1-nu) x_i^2 (nu = " + format_number(nu, 2) + ")",
                            analytic, est);
 }
 
@@ -203,7 +203,7 @@ CheckRow check_eq_3_7_small_noise_limit(const GaussianProblem& g, double sigma, 
                                                const WeightsFn& weights) {
   const LimitPoint e = small_noise_error(g, sigma, power, weights);
   const double l_min = Eigen::SelfAdjointEigenSolver<MatD>(g.Sigma).eigenvalues().minCoeff();
-  CheckRow r = check_bound("3.7", "|e/(sigma^2 c) - 1| <= sigma^2/l_min at sigma = " + std::to_string(sigma).substr(0, 5),
+  CheckRow r = check_bound("3.7", "|e/(sigma^2 c) - 1| <= sigma^2/l_min at sigma = " + format_number(sigma, 3),
                            std::abs(e.error / e.predicted - 1.0), sigma * sigma / l_min, 1e-6);
   r.detail += "; e(sigma) = " + std::to_string(e.error) + ", sigma^2 c = " + std::to_string(e.predicted);
   return r;

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     const MatD score_points = score_test_points(mixture, sigma2d);
     const MatD linear_field = linear_dae_score(mixture, sigma2d, score_points);
     table.print(std::cout, "Verification on synthetic data (linear: d = 5, eta = 0.5; Gaussian: d = 3, sigma = 0.7; "
-                           "mixture: 8 modes, sigma = " + std::to_string(sigma2d).substr(0, 4) + ")");
+                           "mixture: 8 modes, sigma = " + format_number(sigma2d, 2) + ")");
 
     // ---- 2. The linear DAE on the images: W* = S (S + eta^2 I)^-1, a Wiener filter -------------
     const ImageSet train = data.train.head(std::min<Index>(train_images, data.train.size()));
@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
     using plot::Panel;
     {
       plot::Montage m;
-      m.title = "Denoising " + train.name + " test images (eta = " + std::to_string(eta).substr(0, 4) +
-                ", nu = " + std::to_string(nu).substr(0, 4) + ")";
+      m.title = "Denoising " + train.name + " test images (eta = " + format_number(eta, 2) +
+                ", nu = " + format_number(nu, 2) + ")";
       m.image_rows = train.rows;
       m.image_cols = train.cols;
       const Index k = 12;
@@ -177,11 +177,11 @@ int main(int argc, char** argv) {
         p.series.push_back(arrows(legend, grid, field, scale, cap, "lw 1.5 lc rgb '" + colour + "'"));
         return p;
       };
-      const std::string s = std::to_string(sigma2d).substr(0, 4);
+      const std::string s = format_number(sigma2d, 2);
       figs.draw("score_field",
                 plot::Figure{"A denoising autoencoder estimates the score (arrows: length 0.08 |s|, capped)",
                              {panel("trained DAE, sigma = " + s + " (mean cosine to the true score " +
-                                        std::to_string(mean_cosine(dae_field, true_field)).substr(0, 5) + ")",
+                                        format_number(mean_cosine(dae_field, true_field), 3) + ")",
                                     "(r(x) - x) / sigma^2", est, "#1f77b4"),
                               panel("analytic score of the smoothed density", "grad log p_sigma(x)", truth, "#d62728")},
                              1, 1300, 700});
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
           js.push_back(double(j + 1));
           f.push_back(std::max(lambda(j), 0.0) / (std::max(lambda(j), 0.0) + e * e));
         }
-        shrink.series.push_back(plot::lines("eta = " + std::to_string(e).substr(0, 4), js, f, "lw 2"));
+        shrink.series.push_back(plot::lines("eta = " + format_number(e, 2), js, f, "lw 2"));
       }
       Panel gd;
       gd.title = "synthetic (eigenvalues 4 ... 0.25): gradient descent on the expected loss";
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
         const ExpectedLossDescent run = descend_expected_loss(linear.S, e, linear_dae_weights(linear.S, e));
         std::vector<double> r = run.relative_error;
         for (double& v : r) v = std::max(v, 1e-16);
-        gd.series.push_back(plot::lines("eta = " + std::to_string(e).substr(0, 4), run.iteration, r, "lw 2"));
+        gd.series.push_back(plot::lines("eta = " + format_number(e, 2), run.iteration, r, "lw 2"));
       }
       figs.draw("linear_dae", plot::Figure{"The linear DAE W* = S (S + eta^2 I)^-1", {shrink, gd}, 1, 1300, 550});
     }

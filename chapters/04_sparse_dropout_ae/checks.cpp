@@ -154,7 +154,7 @@ CheckRow check_eq_4_6_dropout_mean(double delta, const MaskFn& mask,
     out = mask(x.size(), 1, delta, rng).col(0).cwiseProduct(x);
   });
   return check_monte_carlo("4.6", "inverted dropout keeps the mean: E[S .* x] = x (delta = " +
-                                      std::to_string(delta).substr(0, 4) + ")", x, est, 1e-6);
+                                      format_number(delta, 2) + ")", x, est, 1e-6);
 }
 
 CheckRow check_eq_4_6_kept_fraction(double delta, const MaskFn& mask,

@@ -121,9 +121,9 @@ int main(int argc, char** argv) {
       const VecD* rho_hat;
     };
     const std::vector<Row> models = {{"no penalty", &plain, &rho_hat_plain},
-                                     {"KL sparse (rho " + std::to_string(rho).substr(0, 5) + ", beta " +
-                                          std::to_string(beta).substr(0, 4) + ")", &sparse, &rho_hat_sparse},
-                                     {"dropout (delta " + std::to_string(drop_rate).substr(0, 4) + ")", &dropped, &rho_hat_dropout}};
+                                     {"KL sparse (rho " + format_number(rho, 3) + ", beta " +
+                                          format_number(beta, 2) + ")", &sparse, &rho_hat_sparse},
+                                     {"dropout (delta " + format_number(drop_rate, 2) + ")", &dropped, &rho_hat_dropout}};
     std::cout << "\nSummary (reconstruction error = mean over images of ||x_hat - x||^2, test time without dropout)\n"
               << std::fixed << std::setprecision(3) << "  " << std::left << std::setw(36) << "model" << std::setw(12) << "train err" << std::setw(12)
               << "test err" << std::setw(16) << "mean activation" << "train time\n";
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
       const char* colours[] = {"lc rgb '#4477aa'", "lc rgb '#cc6677'", "lc rgb '#228833'"};
       for (std::size_t m = 0; m < models.size(); ++m) {
         plot::Panel p;
-        p.title = models[m].name + ": mean " + std::to_string(models[m].rho_hat->mean()).substr(0, 5);
+        p.title = models[m].name + ": mean " + format_number(models[m].rho_hat->mean(), 3);
         p.xlabel = "activation h_{ji} of a hidden unit";
         p.ylabel = "fraction of (unit, image) pairs";
         p.logy = true;

@@ -80,7 +80,7 @@ double log_of_product_of_normal_densities(const VecD& x, const VecD& x_mean, dou
 }
 
 CheckRow check_eq_5_5_gaussian_decoder(const VecD& x, const VecD& x_mean, double sigma2) {
-  return check_identity("5.5", "Gaussian decoder: -||x-x^||^2/(2s2) - d/2 log(2 pi s2), s2 = " + std::to_string(sigma2).substr(0, 5),
+  return check_identity("5.5", "Gaussian decoder: -||x-x^||^2/(2s2) - d/2 log(2 pi s2), s2 = " + format_number(sigma2, 3),
                         log_of_product_of_normal_densities(x, x_mean, sigma2),
                         gaussian_decoder_log_likelihood(x, x_mean, sigma2));
 }

@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
       dist.series.push_back(plot::hline("pathwise: stationary RMS distance sqrt(2 lr/(1-lr)) (eq. 7.9)", std::sqrt(2.0 * v_inf), 0.0,
                                         t.back(), "dt 2 lw 2 lc rgb '#444444'"));
       figs.draw("trajectories", plot::Figure{"SGD on the toy problem from the same start with the same noise (lr = " +
-                                                 std::to_string(lr).substr(0, 5) + ", one draw per step)",
+                                                 format_number(lr, 3) + ", one draw per step)",
                                              {traj, dist}, 1, 1300, 600});
     }
     {

@@ -315,7 +315,7 @@ LinearVaeRun train_fixed_noise(const PpcaProblem& p, double noise_var, Index k, 
 }
 
 CheckRow check_eq_8_8_active_units(const LinearVaeRun& run, const PpcaProblem& p, double noise_var, Index k) {
-  CheckRow r = check_identity("8.8", "active units = #{lambda_j > sigma^2}, sigma^2 = " + std::to_string(noise_var).substr(0, 4),
+  CheckRow r = check_identity("8.8", "active units = #{lambda_j > sigma^2}, sigma^2 = " + format_number(noise_var, 2),
                               double(expected_active(p.lambda, noise_var, k)), run.active_units.back(), 0.0);
   r.detail = "active: Cov_x(E_q[z_u]) = (V S V^T)_uu > 0.01 (Burda et al.)";
   return r;

@@ -128,7 +128,7 @@ TrainedLinearVae train_linear_vae(const LinearProblem& p, double beta, std::uint
 
 CheckRow check_eq_9_4_collapsed(const LinearProblem& p, const TrainedLinearVae& t,
                                        const CountFn& count) {
-  CheckRow r = check_identity("9.4", "collapsed dims = #{lambda_j < beta sigma^2}, beta = " + std::to_string(t.beta).substr(0, 3),
+  CheckRow r = check_identity("9.4", "collapsed dims = #{lambda_j < beta sigma^2}, beta = " + format_number(t.beta, 2),
                               double(count(p.lambda, p.sigma2, t.beta)), double(t.collapsed));
   r.detail = "numeric: latents with KL_j < 1e-3 nats after " + std::to_string(t.iterations) + " descent steps";
   return r;
@@ -139,7 +139,7 @@ CheckRow check_eq_9_4_rate_distortion(const LinearProblem& p, const TrainedLinea
   MatD closed(1, 2), numeric(1, 2);
   closed << (0.5 * (p.lambda.array() / level).log().max(0.0)).sum(), p.lambda.array().min(level).sum();
   numeric << t.terms.rate, t.terms.distortion;
-  return check_identity("9.4", "(R, D) = water-filling at beta sigma^2, beta = " + std::to_string(t.beta).substr(0, 3),
+  return check_identity("9.4", "(R, D) = water-filling at beta sigma^2, beta = " + format_number(t.beta, 2),
                         closed, numeric, 1e-7);
 }
 

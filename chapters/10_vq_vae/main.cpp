@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     {
       auto usage_panel = [&](const std::string& title, const VecD& usage) {
         plot::Panel p;
-        p.title = title + ": perplexity " + std::to_string(perplexity(usage)).substr(0, 5);
+        p.title = title + ": perplexity " + format_number(perplexity(usage), 3);
         p.xlabel = "code k (sorted by use)";
         p.ylabel = "share of test code vectors (%)";
         p.xrange = std::make_pair(-1.0, double(usage.size()));

@@ -11,11 +11,7 @@
 namespace course {
 namespace {
 
-std::string fmt(double x, int precision = 6) {
-  std::ostringstream s;
-  s << std::setprecision(precision) << x;
-  return s.str();
-}
+std::string fmt(double x, int precision = 6) { return format_number(x, precision); }
 
 CheckRow make_row(std::string id, std::string claim, std::string kind, double analytic,
                   double numeric, double error, double tol) {
@@ -33,6 +29,21 @@ CheckRow make_row(std::string id, std::string claim, std::string kind, double an
 }
 
 }  // namespace
+
+std::string format_number(double x, int precision) {
+  std::ostringstream s;
+  s << std::setprecision(precision) << x;
+  return s.str();
+}
+
+CheckRow check_row(const std::string& id, const std::string& claim, const std::string& kind,
+                   double analytic, double numeric, double error, double tol) {
+  return make_row(id, claim, kind, analytic, numeric, error, tol);
+}
+
+bool CheckRow::finite() const {
+  return std::isfinite(analytic) && std::isfinite(numeric) && std::isfinite(error) && std::isfinite(tolerance);
+}
 
 double false_failure_rate(double z) {
   boost::math::normal_distribution<double> n;
@@ -259,7 +270,9 @@ CheckRow check_monte_carlo(const std::string& id, const std::string& claim, doub
                            const McEstimate& e, double z) {
   const double err = std::abs(analytic - e.mean) / e.se;
   CheckRow r = make_row(id, claim, "monte carlo", analytic, e.mean, err, z);
-  if (!(e.se > 0)) r.pass = false;  // a zero SE means the sampler is not random: no evidence
+  // A zero SE means the sampler is not random, an infinite one that the interval is the whole
+  // line: neither is evidence.
+  if (!(e.se > 0) || !std::isfinite(e.se)) r.pass = false;
   std::ostringstream d;
   d << "interval mean +- " << fmt(z, 3) << " SE = [" << fmt(e.mean - z * e.se, 10) << ", "
     << fmt(e.mean + z * e.se, 10) << "], SE " << fmt(e.se, 3) << ", n = " << e.n << ", seed "
@@ -280,7 +293,13 @@ CheckRow check_monte_carlo(const std::string& id, const std::string& claim, cons
   }
   Index worst = 0;
   const VecD errs = ((analytic - e.mean).cwiseAbs().array() / e.se.array()).matrix();
-  const double err = errs.maxCoeff(&worst);
+  // Eigen's maxCoeff may skip a NaN entry: a non-finite entry anywhere is the worst one.
+  const bool finite = analytic.allFinite() && e.mean.allFinite() && e.se.allFinite() && errs.allFinite();
+  if (!finite) {
+    for (Index k = 0; k < errs.size(); ++k)
+      if (!std::isfinite(errs(k)) || !std::isfinite(analytic(k)) || !std::isfinite(e.mean(k))) { worst = k; break; }
+  }
+  const double err = finite ? errs.maxCoeff(&worst) : NAN;
   CheckRow r = make_row(id, claim, "monte carlo", analytic(worst), e.mean(worst), err, z);
   if (!(e.se.minCoeff() > 0)) r.pass = false;
   std::ostringstream d;
@@ -294,6 +313,7 @@ CheckRow check_monte_carlo(const std::string& id, const std::string& claim, cons
 // ---------------------------------------------------------------------------------------------
 
 const CheckRow& CheckTable::add(CheckRow row) {
+  row.pass = row.passed();  // a hand-built row with a non-finite side fails here too
   rows_.push_back(std::move(row));
   return rows_.back();
 }

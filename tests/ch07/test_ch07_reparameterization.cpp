@@ -44,6 +44,24 @@ BOOST_AUTO_TEST_CASE(eq_7_1_reparameterised_samples_pass_a_kolmogorov_smirnov_te
   COURSE_CHECK_REJECTS(check_eq_7_1_goodness_of_fit(uniform_noise), "uniform noise with the right mean and variance");
 }
 
+// A sampler that returns NaN (or inf) fails both checks of (7.1). The Kolmogorov-Smirnov statistic
+// used to sort the NaNs away and report D = 0.
+BOOST_AUTO_TEST_CASE(eq_7_1_non_finite_samples_fail_the_moment_and_goodness_of_fit_checks) {
+  for (double bad : {double(NAN), double(INFINITY)}) {
+    const Sampler all_bad = [bad](const VecD& mu, const VecD&, const VecD&) { return VecD(VecD::Constant(mu.size(), bad)); };
+    COURSE_CHECK_REJECTS(check_eq_7_1_moments(all_bad), "a sampler that returns non-finite values");
+    COURSE_CHECK_REJECTS(check_eq_7_1_goodness_of_fit(all_bad), "a sampler that returns non-finite values");
+    // Right everywhere but in one coordinate of the draws with eps_0 > 3 (about 1 in 740).
+    const Sampler rare_bad = [bad](const VecD& mu, const VecD& log_var, const VecD& eps) {
+      VecD z = mu + ((0.5 * log_var.array()).exp() * eps.array()).matrix();
+      if (eps(0) > 3.0) z(2) = bad;
+      return z;
+    };
+    COURSE_CHECK_REJECTS(check_eq_7_1_goodness_of_fit(rare_bad), "a sampler with rare non-finite values");
+    COURSE_CHECK_REJECTS(check_eq_7_1_moments(rare_bad), "a sampler with rare non-finite values");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(eq_7_2_toy_loss_closed_form_vs_monte_carlo) {
   COURSE_CHECK(check_eq_7_2_loss());
   COURSE_CHECK_REJECTS(check_eq_7_2_loss([](const VecD& mu, const VecD&, const VecD& c) { return (mu - c).squaredNorm(); }),
@@ -163,6 +181,9 @@ BOOST_AUTO_TEST_CASE(eq_7_7_monte_carlo_is_bitwise_identical_with_1_and_2_thread
   set_threads(2);
   const CheckRow two = check_eq_7_7_score_variance(lecture_point(0.0, 0.0), Index(1) << 17);
   set_threads(threads_before);
+  // Graded under exercise 7.3: determinism alone would give points to any deterministic output,
+  // a NaN included, so the row must also be right.
+  COURSE_CHECK(one);
   BOOST_TEST(std::memcmp(&one.numeric, &two.numeric, sizeof(double)) == 0);
   BOOST_TEST(std::memcmp(&one.error, &two.error, sizeof(double)) == 0);
   BOOST_TEST(one.detail == two.detail);

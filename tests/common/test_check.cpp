@@ -90,6 +90,91 @@ BOOST_AUTO_TEST_CASE(vector_monte_carlo_check_is_bonferroni_corrected) {
   COURSE_CHECK_REJECTS(check_monte_carlo("0.7", "means", truth, est), "a wrong third mean");
 }
 
+// ---- A NaN or an infinity fails every check kind, wherever it enters -------------------------
+// The wrong code this guards against: an exercise that returns NaN (0/0, log of a negative
+// variance) and a check whose comparisons are all false on NaN, so that "not greater than the
+// tolerance" is read as a pass (a KS statistic that sorts NaNs away, Eigen's maxCoeff skipping a
+// NaN entry, a hand-built row that sets pass itself).
+namespace {
+const double kNonFinite[] = {NAN, INFINITY, -INFINITY};
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_values_fail_identity_and_bound_checks) {
+  for (double bad : kNonFinite) {
+    COURSE_CHECK_REJECTS(check_identity("0.8", "lhs", bad, 1.0), "a non-finite left side");
+    COURSE_CHECK_REJECTS(check_identity("0.8", "rhs", 1.0, bad), "a non-finite right side");
+    COURSE_CHECK_REJECTS(check_identity("0.8", "both", bad, bad), "non-finite on both sides");
+    COURSE_CHECK_REJECTS(check_identity("0.8", "tol", 1.0, 1.0, bad), "a non-finite tolerance");
+    MatD a = MatD::Identity(3, 3), b = a;
+    b(1, 2) = bad;
+    COURSE_CHECK_REJECTS(check_identity("0.8", "matrix rhs", a, b), "a non-finite matrix entry (rhs)");
+    COURSE_CHECK_REJECTS(check_identity("0.8", "matrix lhs", b, a), "a non-finite matrix entry (lhs)");
+    COURSE_CHECK_REJECTS(check_bound("0.8", "lower", bad, 1.0), "a non-finite lower side");
+    COURSE_CHECK_REJECTS(check_bound("0.8", "upper", 0.0, bad), "a non-finite upper side");
+    COURSE_CHECK_REJECTS(check_row("0.8", "custom", "statistic", 1.0, bad, 0.0, 1.0), "a non-finite custom row");
+    COURSE_CHECK_REJECTS(check_row("0.8", "custom", "statistic", 1.0, 0.5, bad, 1.0), "a non-finite custom error");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_values_fail_gradient_checks) {
+  auto f = [](const VecD& x) { return 0.5 * x.squaredNorm(); };
+  const VecD x = (VecD(3) << 0.5, -1.0, 2.0).finished();
+  for (double bad : kNonFinite) {
+    VecD g = x;
+    g(1) = bad;
+    COURSE_CHECK_REJECTS(check_gradient("0.9", "analytic", f, x, g), "a non-finite analytic entry");
+    COURSE_CHECK_REJECTS(check_gradient("0.9", "loss", [bad](const VecD&) { return bad; }, x, x), "a non-finite loss");
+    // A loss that goes non-finite on one side of one coordinate only.
+    COURSE_CHECK_REJECTS(check_gradient("0.9", "one side", [&](const VecD& y) { return y(2) > 2.0 ? bad : f(y); }, x, x),
+                         "a loss that is non-finite at x + h e_3");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_values_fail_monte_carlo_checks) {
+  const McEstimate ok = monte_carlo(20000, 3, [](Rng& r) { return r.normal(); });
+  COURSE_CHECK(check_monte_carlo("0.10", "E e = 0", 0.0, ok));
+  for (double bad : kNonFinite) {
+    COURSE_CHECK_REJECTS(check_monte_carlo("0.10", "analytic", bad, ok), "a non-finite closed form");
+    // One non-finite draw among 20000.
+    const McEstimate one_bad = monte_carlo(20000, 3, [bad](Rng& r) { const double e = r.normal(); return e > 3.5 ? bad : e; });
+    COURSE_CHECK_REJECTS(check_monte_carlo("0.10", "one draw", 0.0, one_bad), "a sampler with one non-finite draw");
+    McEstimate se = ok;
+    se.se = bad;
+    COURSE_CHECK_REJECTS(check_monte_carlo("0.10", "se", 0.0, se), "a non-finite standard error");
+
+    const McVecEstimate v = monte_carlo_vec(20000, 4, 5, [bad](Rng& r, Eigen::Ref<VecD> out) {
+      for (Index k = 0; k < 4; ++k) out(k) = r.normal();
+      if (out(3) > 3.5) out(3) = bad;  // the last entry: Eigen's maxCoeff may skip it
+    });
+    COURSE_CHECK_REJECTS(check_monte_carlo("0.10", "vector draw", VecD::Zero(4), v), "one non-finite entry of a vector draw");
+    const McVecEstimate fine = monte_carlo_vec(20000, 4, 5, [](Rng& r, Eigen::Ref<VecD> out) {
+      for (Index k = 0; k < 4; ++k) out(k) = r.normal();
+    });
+    COURSE_CHECK(check_monte_carlo("0.10", "vector", VecD::Zero(4), fine));
+    for (Index k = 0; k < 4; ++k) {
+      VecD analytic = VecD::Zero(4);
+      analytic(k) = bad;
+      COURSE_CHECK_REJECTS(check_monte_carlo("0.10", "vector analytic", analytic, fine), "a non-finite closed-form entry");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_hand_built_row_with_a_non_finite_side_fails_in_the_table) {
+  CheckRow r = check_row("0.11", "custom", "statistic", 1.0, 0.5, 0.5, 1.0);
+  BOOST_TEST(r.passed());
+  r.numeric = NAN;  // a chapter that sets the fields itself and forgets the NaN
+  BOOST_TEST(!r.passed());
+  CheckTable t;
+  BOOST_TEST(!t.add(r).pass);
+  BOOST_TEST(t.failures() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(format_number_shows_small_numbers) {
+  BOOST_TEST(format_number(1e-9) == "1e-09");  // std::to_string prints "0.000000"
+  BOOST_TEST(format_number(0.25, 2) == "0.25");
+  BOOST_TEST(format_number(0.5, 2) == "0.5");
+}
+
 BOOST_AUTO_TEST_CASE(table_counts_failures) {
   CheckTable t;
   t.add(check_identity("1", "a", 1, 1));

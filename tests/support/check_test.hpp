@@ -5,13 +5,13 @@
 
 #include "course/check.hpp"
 
-// The check must pass. On failure Boost prints the row: analytic beside numeric, error, tolerance,
+// The check must pass (CheckRow::passed: its verdict, and every number in it finite). On failure Boost prints the row: analytic beside numeric, error, tolerance,
 // and the detail (the worst coordinates of a gradient, the interval of a Monte Carlo estimate).
 #define COURSE_CHECK(row_expr)                                \
   do {                                                        \
     const ::course::CheckRow course_row_ = (row_expr);        \
     BOOST_TEST_MESSAGE(course_row_.line());                   \
-    BOOST_TEST(course_row_.pass, course_row_.report());       \
+    BOOST_TEST(course_row_.passed(), course_row_.report());       \
   } while (0)
 
 // The same check applied to a planted wrong formula must fail: the proof that the check can fail.
@@ -20,5 +20,5 @@
   do {                                                                                         \
     const ::course::CheckRow course_row_ = (row_expr);                                         \
     BOOST_TEST_MESSAGE("rejects " << wrong << ": " << course_row_.line());                     \
-    BOOST_TEST(!course_row_.pass, "the check accepted " << wrong << ":\n" << course_row_.report()); \
+    BOOST_TEST(!course_row_.passed(), "the check accepted " << wrong << ":\n" << course_row_.report()); \
   } while (0)

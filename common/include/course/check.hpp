@@ -7,6 +7,11 @@
 //   check_bound        an inequality  lower <= upper            error = lower - upper   (<= slack)
 //
 // Default tolerances live in `tolerance` below, and only there.
+//
+// A NaN or an infinity fails every check that receives it: a row passes only when its analytic
+// side, its numeric side and its error are all finite (CheckRow::finite()), whatever its kind, and
+// CheckTable::add and the tests' COURSE_CHECK enforce that for rows a chapter builds by hand
+// (check_row below is how to build one).
 #pragma once
 
 #include <cstdint>
@@ -56,11 +61,26 @@ struct CheckRow {
   bool pass = false;
   std::string detail;     // interval, worst coordinate, or the failure table
 
+  // Are analytic, numeric, error and tolerance all finite? A row that is not never passes.
+  bool finite() const;
+  // The verdict every consumer uses: pass && finite().
+  bool passed() const { return pass && finite(); }
+
   // One line: "[6.4] claim: analytic=.. numeric=.. error=.. tol=.. PASS".
   std::string line() const;
   // line() followed by the detail (what a failed test prints).
   std::string report() const;
 };
+
+// A number for a claim or a detail, in the fewest digits that show it: 1e-09, 0.25, 1234.5
+// (std::to_string would print 1e-9 as "0.000000").
+std::string format_number(double x, int precision = 6);
+
+// A row of a kind of its own (a goodness-of-fit statistic, a trained model's gap): passes when
+// analytic, numeric and error are finite and error <= tol. Chapters build custom rows with this,
+// never by setting `pass` by hand.
+CheckRow check_row(const std::string& id, const std::string& claim, const std::string& kind,
+                   double analytic, double numeric, double error, double tol);
 
 // ---------------------------------------------------------------------------------------------
 // Identity and bound
