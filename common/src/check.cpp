@@ -325,6 +325,7 @@ int CheckTable::failures() const {
 }
 
 void CheckTable::print(std::ostream& os, const std::string& title) const {
+  title_ = title;
   std::size_t claim_w = 5;
   for (const auto& r : rows_) claim_w = std::max(claim_w, std::min<std::size_t>(r.claim.size(), 58));
   const std::size_t width = 7 + claim_w + 2 + 17 * 2 + 11 * 2 + 8;

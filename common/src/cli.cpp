@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "course/error.hpp"
+#include "course/run_record.hpp"
 #include "course/rng.hpp"
 
 namespace course {
@@ -48,6 +49,7 @@ CommonOptions ChapterCli::parse(int argc, char** argv) {
   if (o.threads < 0) throw InputError("--threads must be >= 0 (0 uses every core), not " + std::to_string(o.threads));
   if (vm_.count("epochs") && o.epochs < 0) throw InputError("--epochs must be >= 0, not " + std::to_string(o.epochs));
   set_threads(o.threads);
+  start_run_record(argc, argv, o.quick);
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include "course/check.hpp"
 #include "course/cli.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 namespace course {
 
@@ -19,11 +20,12 @@ inline plot::Figures make_figures(const CommonOptions& opt) {
   return plot::Figures(opt.out, opt.chapter, opt.plots, formats);
 }
 
-// Lists the figures written, reports failed checks and figures gnuplot could not draw, and
-// returns the program's exit code: exit_code::check_failed when any check of any table failed
+// Lists the figures written, reports failed checks and figures gnuplot could not draw, writes the
+// run record <out>/chNN/run.json (tables, metrics, figures; when figures are on), and returns the program's exit code: exit_code::check_failed when any check of any table failed
 // or any figure's script has an error.
 inline int finish_chapter(const plot::Figures& figs, const std::vector<const CheckTable*>& tables,
                           std::ostream& os = std::cout) {
+  if (figs.enabled()) write_run_record(figs.dir(), tables, figs.written(), figs.failed());
   if (!figs.written().empty()) {
     os << "\nFigures written:\n";
     for (const auto& f : figs.written()) os << "  " << f.string() << "\n";

@@ -194,10 +194,13 @@ class CheckTable {
   bool all_pass() const;
   int failures() const;
   // The table: eq | claim | analytic | numeric | error | tol | verdict, then failure details.
+  // The table keeps the title it was last printed under (for the run record, run_record.hpp).
   void print(std::ostream& os, const std::string& title) const;
+  const std::string& title() const { return title_; }
 
  private:
   std::vector<CheckRow> rows_;
+  mutable std::string title_;
 };
 
 }  // namespace course
