@@ -261,6 +261,8 @@ int main(int argc, char** argv) {
       record_metric("L_" + std::to_string(ks[m]), e.mean);
       record_metric("L_" + std::to_string(ks[m]) + "_se", e.se, 1);
     }
+    record_metric("k_top", double(ks.back()), 0);
+    record_metric("L_top", over_images(iw.L.col(Index(ks.size()) - 1)).mean);
     record_metric("iw_elbo", elbo_iw.mean);
     record_metric("active_units", count_active(act), 0);
     record_metric("latent", latent, 0);
