@@ -69,9 +69,10 @@ std::uint64_t Rng::below(std::uint64_t n) {
 }
 
 void set_threads(int threads) {
-  if (threads <= 0) return;
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
+  parallel::set_threads(threads);
+  if (threads > 0) omp_set_num_threads(threads);
+  // Eigen stays single-threaded whatever the count: the parallelism is for_blocks' (see parallel.cpp).
+  Eigen::setNbThreads(1);
 }
 
 }  // namespace course

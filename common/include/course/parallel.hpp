@@ -7,25 +7,65 @@
 // across thread counts. for_blocks returns when every block has run. Blocks must write disjoint
 // memory. Every parallel loop of the layer stack, the optimiser and the chapters goes through
 // here, so how the threads are scheduled (and how they behave on a busy machine) is decided in
-// one place.
+// one place: common/src/parallel.cpp, explained in bench/README.md.
+//
+// How the blocks are shared (why it holds up on a busy machine). The calling thread publishes the
+// job and then claims blocks itself, one at a time, from an atomic counter, exactly as the
+// worker threads do; when no block is left to claim it waits only for blocks that a worker has
+// already claimed and is running. A worker that has not started yet (asleep, or descheduled
+// because another program holds its core) claims nothing and costs nothing: the caller simply
+// runs every block itself. OpenMP's fork/join instead waits at a barrier for every thread of the
+// team, so one descheduled thread stalls each parallel region for a whole time slice. Idle
+// workers spin briefly (yielding the core), then sleep on a futex; they take no CPU between jobs.
 #pragma once
 
 #include <omp.h>
+
+#include <exception>
+#include <type_traits>
 
 #include "course/types.hpp"
 
 namespace course::parallel {
 
-// Runs f(k) for every k in [0, blocks). With one block, or inside another parallel region, the
-// blocks run in order on the calling thread.
+// The number of threads for_blocks uses, the calling thread included (>= 1). By default
+// OMP_NUM_THREADS if set, else the number of cores the process may run on. course::set_threads
+// (the chapters' --threads) sets it; 0 restores the default.
+int threads();
+void set_threads(int n);
+
+namespace detail {
+using BlockFn = void (*)(void* context, Index k);
+// Runs fn(context, k) for k in [0, blocks) on the pool; rethrows the exception of the
+// lowest-numbered block that threw, after every block has run.
+void run_blocks(Index blocks, BlockFn fn, void* context);
+// True on a thread that is running a block (a nested for_blocks then runs inline).
+bool inside_block();
+}  // namespace detail
+
+// Runs f(k) for every k in [0, blocks) and returns when all have run. With one block, one thread,
+// or inside a block of another for_blocks (or an OpenMP parallel region), the blocks run in order
+// on the calling thread. If blocks throw, every block still runs, and the exception of the
+// lowest-numbered block that threw is rethrown: the same one for any thread count.
 template <class F>
 void for_blocks(Index blocks, F&& f) {
-  if (blocks <= 1 || omp_in_parallel() || omp_get_max_threads() == 1) {
-    for (Index k = 0; k < blocks; ++k) f(k);
+  if (blocks <= 0) return;
+  if (blocks == 1 || threads() == 1 || detail::inside_block() || omp_in_parallel()) {
+    std::exception_ptr first;
+    for (Index k = 0; k < blocks; ++k) {
+      try {
+        f(k);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index k = 0; k < blocks; ++k) f(k);
+  using Fn = std::remove_reference_t<F>;
+  detail::run_blocks(
+      blocks, [](void* c, Index k) { (*static_cast<Fn*>(c))(k); },
+      const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 }  // namespace course::parallel

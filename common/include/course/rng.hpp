@@ -13,6 +13,7 @@
 #include <exception>
 #include <vector>
 
+#include "course/parallel.hpp"
 #include "course/types.hpp"
 
 namespace course {
@@ -70,38 +71,31 @@ class Rng {
 
 // Splits the items [0, n) into consecutive chunks of `chunk` items. Chunk c is processed by
 // f(rng, begin, end) with its own Rng(seed, c); the partial results come back in chunk order.
-// OpenMP runs the chunks in parallel; the result does not depend on the thread count.
+// The chunks run in parallel (parallel::for_blocks); the result does not depend on the thread
+// count. If chunks throw (a student's NotImplemented inside a sampler), the exception of the
+// first chunk that threw is rethrown after all ran, so a test fails cleanly.
 template <class F>
 auto parallel_chunks(Index n, Index chunk, std::uint64_t seed, F f) {
   using Partial = decltype(f(std::declval<Rng&>(), Index{0}, Index{0}));
   const Index chunks = n <= 0 ? 0 : (n + chunk - 1) / chunk;
   std::vector<Partial> partial(static_cast<std::size_t>(chunks));
-  // An exception may not leave an OpenMP region (it would terminate the program), so each chunk
-  // keeps its own, and the first one in chunk order is rethrown after the loop: a student's
-  // NotImplemented inside a sampler fails the test cleanly.
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(chunks));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index c = 0; c < chunks; ++c) {
-    try {
-      Rng rng(seed, static_cast<std::uint64_t>(c));
-      const Index begin = c * chunk;
-      partial[static_cast<std::size_t>(c)] = f(rng, begin, std::min(n, begin + chunk));
-    } catch (...) {
-      errors[static_cast<std::size_t>(c)] = std::current_exception();
-    }
-  }
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  parallel::for_blocks(chunks, [&](Index c) {
+    Rng rng(seed, static_cast<std::uint64_t>(c));
+    const Index begin = c * chunk;
+    partial[static_cast<std::size_t>(c)] = f(rng, begin, std::min(n, begin + chunk));
+  });
   return partial;
 }
 
-// Sets the number of threads for OpenMP and for Eigen (0 keeps the default: all cores).
+// Sets the number of threads of parallel::for_blocks and OpenMP (0: the default, all cores).
+// Eigen's own threading stays off (one thread): products are parallel through for_blocks.
 void set_threads(int threads);
 
-// Runs Eigen single-threaded while alive, restoring the previous count after. Minibatch training
-// multiplies matrices of at most ~784 x 128 x 400: too small for Eigen's threaded product to pay,
-// and its threads spin-wait on each other; on a loaded 2-core machine two threads took five times
-// the CPU time of one (measured in chapter 4). --threads still drives Monte Carlo and evaluation.
+// Runs Eigen single-threaded while alive, restoring the previous count after. Eigen is now
+// single-threaded throughout (set_threads and parallel.cpp keep it at one thread), so this only
+// documents intent where a chapter relied on it. Minibatch products are too small for Eigen's
+// threaded GEMM to pay, and its OpenMP threads spin-wait on each other: on a loaded 2-core machine
+// two threads took five times the CPU time of one (measured in chapter 4).
 class SingleThreadedEigen {
  public:
   SingleThreadedEigen() : saved_(Eigen::nbThreads()) { Eigen::setNbThreads(1); }

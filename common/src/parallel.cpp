@@ -1,0 +1,249 @@
+// The thread pool behind course::parallel::for_blocks (see parallel.hpp for the contract and
+// bench/README.md for the measurements behind each choice here).
+//
+// One job at a time. A job is (fn, context, blocks) and a generation number g. The next block to
+// claim lives in one 64-bit word, g << 32 | next, so a worker that wakes up late and still holds
+// the previous generation can never claim a block of the next job (its compare-and-swap fails).
+//
+//   caller:  write the job, publish g (claim word, then the futex word `gen`), wake sleeping
+//            workers, claim and run blocks until none is left, then wait until `done` == blocks.
+//   worker:  wait for a new g (spin ~50 us, yielding the core, then sleep on the futex), claim
+//            and run blocks of g until none is left, go back to waiting.
+//
+// The caller waits only for blocks a worker has claimed and is running. A worker that is asleep
+// or descheduled when the job is published claims nothing, and the caller runs its blocks.
+#include "course/parallel.hpp"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include <Eigen/Core>
+
+namespace course::parallel {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<std::uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long a thread spins before it sleeps: a worker waiting for the next job, and the caller
+// waiting for a claimed block to finish. Between two jobs of a training step there are a few
+// microseconds to tens of microseconds of serial work; waking a sleeping thread costs tens of
+// microseconds on a virtual machine. COURSE_SPIN_US overrides both (for measuring; 0 = no spin).
+long spin_ns_from_environment() {
+  if (const char* s = std::getenv("COURSE_SPIN_US")) {
+    char* end = nullptr;
+    const long us = std::strtol(s, &end, 10);
+    if (end != s && us >= 0) return us * 1000;
+  }
+  return 50 * 1000;
+}
+
+thread_local bool t_inside_block = false;
+
+struct Pool {
+  std::atomic<std::uint64_t> claim{0};      // generation << 32 | next block to claim
+  std::atomic<std::uint32_t> gen{0};        // futex word: the generation of the latest job
+  std::atomic<std::uint32_t> done{0};       // futex word: blocks of the current job finished
+  std::atomic<std::uint32_t> sleepers{0};   // workers asleep on `gen`
+  std::atomic<std::uint32_t> caller_asleep{0};
+  std::atomic<detail::BlockFn> fn{nullptr};
+  std::atomic<void*> context{nullptr};
+  std::atomic<Index> blocks{0};
+  std::atomic<int> active{0};               // workers 0 .. active-1 take part in the current job
+
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  Index error_block = 0;
+
+  std::mutex caller_mutex;                  // one job at a time
+  int spawned = 0;                          // workers started (guarded by caller_mutex)
+  const long spin_ns = spin_ns_from_environment();
+};
+
+// Never destroyed: workers may still be waiting on it while the program exits.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+// The next unclaimed block of generation g, or -1 when there is none (or g is over).
+Index claim_block(Pool& p, std::uint32_t g) {
+  std::uint64_t w = p.claim.load(std::memory_order_acquire);
+  for (;;) {
+    if (std::uint32_t(w >> 32) != g) return -1;
+    const Index next = Index(w & 0xffffffffu);
+    if (next >= p.blocks.load(std::memory_order_relaxed)) return -1;
+    if (p.claim.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return next;
+  }
+}
+
+void run_one(Pool& p, detail::BlockFn fn, void* context, Index k) {
+  try {
+    fn(context, k);
+  } catch (...) {
+    const std::lock_guard<std::mutex> lock(p.error_mutex);
+    if (!p.error || k < p.error_block) {
+      p.error = std::current_exception();
+      p.error_block = k;
+    }
+  }
+}
+
+// Claims and runs blocks of generation g until none is left (worker side).
+void work_on(Pool& p, std::uint32_t g) {
+  t_inside_block = true;
+  for (Index k; (k = claim_block(p, g)) >= 0;) {
+    // A successful claim means job g is still running: its fn and context are stable.
+    run_one(p, p.fn.load(std::memory_order_relaxed), p.context.load(std::memory_order_relaxed), k);
+    p.done.fetch_add(1, std::memory_order_seq_cst);
+    if (p.caller_asleep.load(std::memory_order_seq_cst)) futex_wake_all(&p.done);
+  }
+  t_inside_block = false;
+}
+
+void worker_main(Pool* p, int id, std::uint32_t seen) {
+  for (;;) {
+    std::uint32_t g = p->gen.load(std::memory_order_acquire);
+    if (g == seen) {
+      const auto start = Clock::now();
+      for (unsigned i = 1; (g = p->gen.load(std::memory_order_acquire)) == seen; ++i) {
+        cpu_relax();
+        if (i % 64 == 0) {
+          if (Clock::now() - start > std::chrono::nanoseconds(p->spin_ns)) break;
+          sched_yield();  // if the caller shares this core, let it run
+        }
+      }
+    }
+    if (g == seen) {
+      p->sleepers.fetch_add(1, std::memory_order_seq_cst);
+      while ((g = p->gen.load(std::memory_order_seq_cst)) == seen) futex_wait(&p->gen, seen);
+      p->sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    seen = g;
+    if (id < p->active.load(std::memory_order_relaxed)) work_on(*p, g);
+  }
+}
+
+int default_threads() { return std::max(1, omp_get_max_threads()); }
+
+std::atomic<int> g_threads{0};  // 0: not chosen yet (the default)
+
+// Eigen's own OpenMP-parallel GEMM is off in every program that links this file: blocks of
+// for_blocks multiply matrices, and an Eigen product inside a block would open a second team of
+// threads on the same cores; Eigen's threaded GEMM also picks its blocking from the thread
+// count, so its results would depend on it. Parallelism comes from for_blocks alone.
+const bool g_eigen_single_threaded = (Eigen::setNbThreads(1), true);
+
+}  // namespace
+
+int threads() {
+  const int n = g_threads.load(std::memory_order_relaxed);
+  if (n > 0) return n;
+  const int d = default_threads();
+  g_threads.store(d, std::memory_order_relaxed);
+  return d;
+}
+
+void set_threads(int n) {
+  (void)g_eigen_single_threaded;
+  g_threads.store(n > 0 ? n : default_threads(), std::memory_order_relaxed);
+}
+
+namespace detail {
+
+bool inside_block() { return t_inside_block; }
+
+void run_blocks(Index blocks, BlockFn fn, void* context) {
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.caller_mutex, std::try_to_lock);
+  if (!lock.owns_lock() || blocks > Index(std::numeric_limits<std::int32_t>::max())) {
+    // Another thread of the program is running a job (or the job is absurdly large): run inline.
+    std::exception_ptr first;
+    t_inside_block = true;
+    for (Index k = 0; k < blocks; ++k) {
+      try {
+        fn(context, k);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    t_inside_block = false;
+    if (first) std::rethrow_exception(first);
+    return;
+  }
+  {
+    const int workers = threads() - 1;
+    const std::uint32_t g = p.gen.load(std::memory_order_relaxed) + 1;  // only the caller writes gen
+    for (; p.spawned < workers; ++p.spawned) std::thread(worker_main, &p, p.spawned, g - 1).detach();
+    p.fn.store(fn, std::memory_order_relaxed);
+    p.context.store(context, std::memory_order_relaxed);
+    p.blocks.store(blocks, std::memory_order_relaxed);
+    p.active.store(workers, std::memory_order_relaxed);
+    p.done.store(0, std::memory_order_relaxed);
+    p.error = nullptr;
+    p.claim.store(std::uint64_t(g) << 32, std::memory_order_release);
+    p.gen.store(g, std::memory_order_seq_cst);
+    if (p.sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&p.gen);
+
+    t_inside_block = true;
+    for (Index k; (k = claim_block(p, g)) >= 0;) {
+      run_one(p, fn, context, k);
+      p.done.fetch_add(1, std::memory_order_seq_cst);
+    }
+    t_inside_block = false;
+
+    // Every block is claimed; wait for the ones workers are still running.
+    const auto total = std::uint32_t(blocks);
+    std::uint32_t d = p.done.load(std::memory_order_acquire);
+    if (d < total) {
+      const auto start = Clock::now();
+      for (unsigned i = 1; (d = p.done.load(std::memory_order_acquire)) < total; ++i) {
+        cpu_relax();
+        if (i % 64 == 0) {
+          if (Clock::now() - start > std::chrono::nanoseconds(p.spin_ns)) break;
+          sched_yield();  // if the worker we wait for shares this core, let it run
+        }
+      }
+      while (d < total) {
+        p.caller_asleep.store(1, std::memory_order_seq_cst);
+        d = p.done.load(std::memory_order_seq_cst);
+        if (d < total) futex_wait(&p.done, d);
+        p.caller_asleep.store(0, std::memory_order_seq_cst);
+        d = p.done.load(std::memory_order_acquire);
+      }
+    }
+  }
+  if (p.error) {
+    std::exception_ptr e = nullptr;
+    std::swap(e, p.error);
+    std::rethrow_exception(e);
+  }
+}
+
+}  // namespace detail
+}  // namespace course::parallel
