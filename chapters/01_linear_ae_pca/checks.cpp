@@ -52,6 +52,29 @@ CheckRow check_eq_1_2_eckart_young(const Problem& p) {
                         lambda.tail(lambda.size() - p.k).sum(), error);
 }
 
+CheckRow check_eq_1_2_minimality(const Problem& p, double claimed_minimum, int trials, std::uint64_t seed) {
+  const VecD lambda = eigenvalues_decreasing(p.eig);
+  const MatD U = top_eigenvectors(p.eig, p.k);
+  if (std::isnan(claimed_minimum)) claimed_minimum = lambda.tail(lambda.size() - p.k).sum();
+  const Index d = p.Xc.rows();
+  const double n = double(p.Xc.cols());
+  Rng rng(seed);
+  double smallest = INFINITY;
+  for (int t = 0; t < 2 * trials; ++t) {
+    // Even trials: a random subspace; odd ones: U_k tilted by a perturbation of size 1e-6 .. 1e-1.
+    const MatD G = rng.normal_matrix<double>(d, p.k);
+    const MatD B = t % 2 == 0 ? G : MatD(U + std::pow(10.0, rng.uniform(-6.0, -1.0)) * G);
+    const MatD Q = B.householderQr().householderQ() * MatD::Identity(d, p.k);
+    smallest = std::min(smallest, (p.Xc - Q * (Q.transpose() * p.Xc)).squaredNorm() / n);
+  }
+  CheckRow r = check_bound("1.2", "no rank-k projection beats it: sum_{j>k} l_j <= min over " +
+                                      std::to_string(2 * trials) + " random/perturbed Q",
+                           claimed_minimum, smallest, 1e-12 * claimed_minimum);
+  r.detail = "smallest error " + format_number(smallest, 12) + " over " + std::to_string(trials) +
+             " random orthonormal bases and " + std::to_string(trials) + " perturbations of U_k (size 1e-6..1e-1)";
+  return r;
+}
+
 Weights random_weights(const Problem& p, std::uint64_t seed) {
   Rng rng(seed);
   return {rng.normal_matrix<double>(p.k, p.X.rows()) * 0.5, rng.normal_matrix<double>(p.X.rows(), p.k) * 0.5};
@@ -117,6 +140,60 @@ CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t) {
   return r;
 }
 
+CheckRow check_eq_1_5_off_direction_energy(const std::function<double(const MatD&, const MatD&)>& energy) {
+  Rng rng(15);
+  const MatD U = MatD(rng.normal_matrix<double>(10, 3).householderQr().householderQ()).leftCols(3);
+  const double theta = 0.4;
+  MatD R = MatD::Identity(3, 3);
+  R(0, 0) = R(1, 1) = std::cos(theta);
+  R(1, 0) = std::sin(theta);
+  R(0, 1) = -std::sin(theta);
+  const VecD D = (VecD(3) << 2.0, 0.5, 3.0).finished();
+  return check_identity("1.5", "off-direction share of U_k R(0.4) D is 2 sin^2(0.4) / k",
+                        2.0 * std::pow(std::sin(theta), 2) / 3.0, energy(U * R * D.asDiagonal(), U));
+}
+
+DecayedAe train_with_weight_decay(const Problem& p, double gamma, int iterations) {
+  DecayedAe t;
+  t.lambda = eigenvalues_decreasing(p.eig);
+  t.U = top_eigenvectors(p.eig, p.k);
+  t.gamma = gamma;
+  t.run = train_linear_ae(covariance_root(p.eig), p.k, iterations, 0.3 / t.lambda(0), 3, t.U, 100, gamma);
+  return t;
+}
+
+CheckRow check_eq_1_7_singular_values(const DecayedAe& t, const VecD& predicted) {
+  const Index k = t.U.cols();
+  const VecD truth = predicted.size() ? predicted : VecD((1.0 - t.gamma / t.lambda.head(k).array()).matrix());
+  const VecD s2 = Eigen::JacobiSVD<MatD>(t.run.W_dec).singularValues().array().square().matrix();
+  CheckRow r = check_identity("1.7", "weight decay: squared singular values of W_dec = 1 - gamma / l_j",
+                              MatD(truth), MatD(s2), 1e-6);
+  r.detail += "; gamma = " + format_number(t.gamma) + ", after " + std::to_string(int(t.run.iteration.back())) +
+              " iterations";
+  return r;
+}
+
+CheckRow check_eq_1_7_singular_vectors(const DecayedAe& t) {
+  const VecD angles = singular_direction_angles(t.run.W_dec, t.U);
+  CheckRow r = check_identity("1.7", "weight decay: left singular vectors of W_dec = u_j (largest angle, rad)", 0.0,
+                              angles.allFinite() ? angles.maxCoeff() : NAN, 1e-4);
+  r.detail = "angle between the j-th left singular vector of the trained decoder and u_j, largest over j";
+  return r;
+}
+
+CheckRow check_eq_1_7_balanced(const DecayedAe& t) {
+  return check_identity("1.7", "weight decay: the minimum is balanced, W_enc = W_dec^T", MatD(t.run.W_dec.transpose()),
+                        t.run.W_enc, 1e-6);
+}
+
+CheckRow check_eq_1_7_columns_are_still_mixtures(const DecayedAe& t) {
+  const double off = off_direction_energy(t.run.W_dec, t.U);
+  CheckRow r = check_bound("1.7", "weight decay: decoder columns still mixtures (energy off u_j >= 0.01)", 0.01, off, 0.0);
+  r.detail = "W_dec O, O^T W_enc has the same loss and the same penalty for every orthogonal O; share " +
+             format_number(off, 3);
+  return r;
+}
+
 CheckRow check_eq_1_6_principal_angles(
     double t, const std::function<VecD(const MatD&, const MatD&)>& angles_of) {
   MatD A = MatD::Zero(5, 2), B = MatD::Zero(5, 2);
@@ -139,12 +216,17 @@ CheckRow check_eq_1_6_principal_angles(
   return r;
 }
 
-std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t) {
+std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t, const DecayedAe& decayed) {
   return {check_eq_1_1_subspace(p),          check_eq_1_1_eigenvalues(p),
-          check_eq_1_2_eckart_young(p),      check_eq_1_3_loss(p, random_weights(p)),
+          check_eq_1_2_eckart_young(p),      check_eq_1_2_minimality(p),
+          check_eq_1_3_loss(p, random_weights(p)),
           check_eq_1_4_gradient(p, random_weights(p)), check_eq_1_5_subspace(t),
           check_eq_1_5_error(t),             check_eq_1_5_not_the_directions(t),
-          check_eq_1_6_principal_angles(1e-9), check_eq_1_6_principal_angles(0.7)};
+          check_eq_1_5_off_direction_energy(),
+          check_eq_1_6_principal_angles(1e-9), check_eq_1_6_principal_angles(0.7),
+          check_eq_1_7_singular_values(decayed), check_eq_1_7_singular_vectors(decayed),
+          check_eq_1_7_balanced(decayed),
+          check_eq_1_7_columns_are_still_mixtures(decayed)};
 }
 
 }  // namespace course::ch01

@@ -33,6 +33,14 @@ CheckRow check_eq_1_1_eigenvalues(const Problem& p);
 // (1.2) Eckart-Young: the best rank-k reconstruction error (1/n)||Xc - U_k U_k^T Xc||^2 equals the
 // sum of the discarded eigenvalues. Wrong formula it rejects: the sum of the kept eigenvalues.
 CheckRow check_eq_1_2_eckart_young(const Problem& p);
+// ... and that no rank-k projection does better (the "best" of Eckart-Young, which the value check
+// above cannot see): the smallest error (1/n)||Xc - Q Q^T Xc||^2 over `trials` random orthonormal
+// d x k bases Q and as many small perturbations of U_k (which probe the neighbourhood of the
+// optimum, where a claimed minimum that is slightly too large is caught) is >= `claimed_minimum`
+// (default: the sum of the discarded eigenvalues). Rejects a claimed minimum with a 1/(n-1)
+// normaliser or one discarded eigenvalue too few.
+CheckRow check_eq_1_2_minimality(const Problem& p, double claimed_minimum = NAN, int trials = 200,
+                                 std::uint64_t seed = 12);
 
 // A fixed random point (W_enc, W_dec) at which the loss and gradient are checked.
 struct Weights {
@@ -65,6 +73,34 @@ CheckRow check_eq_1_5_error(const TrainedAe& t);
 // keeps a large share of its energy off its matching principal direction. The check rejects the
 // principal directions themselves (share 0).
 CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t);
+// The measure itself, on a basis where it is known: W_dec = U_k R(theta) D with R a rotation by
+// theta in the plane of the first two directions and D a diagonal scaling (2, 0.5, 3) has share
+// 2 sin^2(theta) / k. Rejects the share of unnormalised columns and the sum for the mean over k.
+CheckRow check_eq_1_5_off_direction_energy(
+    const std::function<double(const MatD&, const MatD&)>& energy = off_direction_energy);
+
+// (1.7) Weight decay gamma/2 (||W_enc||^2 + ||W_dec||^2) does NOT make the decoder's columns the
+// principal directions: the objective is unchanged by W_dec -> W_dec O, W_enc -> O^T W_enc for any
+// orthogonal O. What it fixes is the singular value decomposition of the decoder: at the minimum
+// W_dec = U_k diag(sqrt(1 - gamma / lambda_j)) O (Kunin et al. 2019), so the LEFT SINGULAR VECTORS
+// of the trained decoder are the principal directions and its squared singular values are
+// 1 - gamma / lambda_j.
+struct DecayedAe {
+  LinearAeRun run;
+  MatD U;        // the PCA basis
+  VecD lambda;   // eigenvalues of S, decreasing
+  double gamma;  // the weight decay
+};
+DecayedAe train_with_weight_decay(const Problem& p, double gamma = 0.5, int iterations = 6000);
+// Squared singular values of the trained decoder vs 1 - gamma / lambda_j. Rejects 1 - gamma/(2 lambda_j)
+// (the decay's gradient taken as gamma/2 W) and the plain AE's 1.
+CheckRow check_eq_1_7_singular_values(const DecayedAe& t, const VecD& predicted = VecD());
+// Largest angle between the j-th left singular vector of W_dec and u_j (rad).
+CheckRow check_eq_1_7_singular_vectors(const DecayedAe& t);
+// The minimum is balanced: W_enc = W_dec^T (largest entry of the difference).
+CheckRow check_eq_1_7_balanced(const DecayedAe& t);
+// The columns themselves stay mixtures: energy off u_j >= 0.01, as without decay.
+CheckRow check_eq_1_7_columns_are_still_mixtures(const DecayedAe& t);
 
 // (1.6) Principal angles: span{e1, e2} vs span{e1, cos t e2 + sin t e3} has angles {0, t}; with
 // t = 1e-9 an acos-based answer returns 0 (the relative error is 1), the sine-based one t.
@@ -72,6 +108,6 @@ CheckRow check_eq_1_6_principal_angles(
     double t, const std::function<VecD(const MatD&, const MatD&)>& angles_of = principal_angles);
 
 // Every check of the chapter, in the order of the doc.
-std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t);
+std::vector<CheckRow> all_checks(const Problem& p, const TrainedAe& t, const DecayedAe& decayed);
 
 }  // namespace course::ch01

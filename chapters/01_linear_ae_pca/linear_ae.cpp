@@ -14,7 +14,8 @@ MatD make_spectrum_data(const VecD& spectrum, Index n, std::uint64_t seed) {
 }
 
 LinearAeRun train_linear_ae(const MatD& Xc, Index k, int iterations, double lr,
-                                   std::uint64_t seed, const MatD& reference, int record_every) {
+                                   std::uint64_t seed, const MatD& reference, int record_every,
+                                   double weight_decay) {
   const Index d = Xc.rows();
   Rng rng(seed);
   LinearAeRun run;
@@ -32,8 +33,8 @@ LinearAeRun train_linear_ae(const MatD& Xc, Index k, int iterations, double lr,
     const LinearAeGradient g = linear_ae_gradient(Xc, run.W_enc, run.W_dec);
     require_same_shape(g.W_enc, run.W_enc, "dL/dW_enc", "W_enc");
     require_same_shape(g.W_dec, run.W_dec, "dL/dW_dec", "W_dec");
-    run.W_enc -= lr * g.W_enc;
-    run.W_dec -= lr * g.W_dec;
+    run.W_enc -= lr * (g.W_enc + weight_decay * run.W_enc);
+    run.W_dec -= lr * (g.W_dec + weight_decay * run.W_dec);
   }
   return run;
 }
@@ -55,6 +56,17 @@ double off_direction_energy(const MatD& W_dec, const MatD& U_k) {
   MatD C = U_k.transpose() * W_dec.colwise().normalized();
   const double total = C.squaredNorm();
   return (total - C.diagonal().squaredNorm()) / double(C.cols());
+}
+
+VecD singular_direction_angles(const MatD& W_dec, const MatD& U_k) {
+  const Eigen::JacobiSVD<MatD> svd(W_dec, Eigen::ComputeThinU);
+  const MatD& V = svd.matrixU();
+  VecD angles(U_k.cols());
+  for (Index j = 0; j < U_k.cols(); ++j) {
+    const VecD v = V.col(j), u = U_k.col(j);
+    angles(j) = std::asin(std::min(1.0, (v - u * u.dot(v)).norm()));
+  }
+  return angles;
 }
 
 }  // namespace course::ch01

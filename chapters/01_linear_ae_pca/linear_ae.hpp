@@ -24,8 +24,11 @@ struct LinearAeRun {
 // Full-batch gradient descent on L(W_enc, W_dec) of centred data Xc, from a random start with
 // entries N(0, 1/d), with step `lr`. Every `record_every` iterations it records the loss and the
 // largest principal angle between span(W_dec) and span(reference) (the PCA subspace).
+// `weight_decay` gamma adds gamma/2 (||W_enc||^2 + ||W_dec||^2) to the objective, so gamma W to
+// each gradient; `loss` records the reconstruction loss L alone.
 LinearAeRun train_linear_ae(const MatD& Xc, Index k, int iterations, double lr,
-                                   std::uint64_t seed, const MatD& reference, int record_every = 1);
+                                   std::uint64_t seed, const MatD& reference, int record_every = 1,
+                                   double weight_decay = 0.0);
 
 // The loss depends on the data only through S = Xc Xc^T / n (eq. 1.3), so a d x d "square root"
 // Y = sqrt(d) V Lambda^{1/2} (S = V Lambda V^T) gives the same loss and gradient as the n columns
@@ -42,5 +45,9 @@ VecD eigenvalues_decreasing(const Eigen::SelfAdjointEigenSolver<MatD>& eig);
 // sum_{i != j} C_ij^2 / k: 0 when the columns are the principal directions (up to sign), near
 // (k - 1) / k for a generic rotation of them.
 double off_direction_energy(const MatD& W_dec, const MatD& U_k);
+
+// The angle between the j-th left singular vector of W_dec (singular values decreasing) and u_j,
+// the j-th column of U_k, for j = 1..k: asin ||v_j - u_j u_j^T v_j||, accurate near 0.
+VecD singular_direction_angles(const MatD& W_dec, const MatD& U_k);
 
 }  // namespace course::ch01

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     const Problem problem = make_problem(opt.seed);
     const TrainedAe synthetic = train_on_problem(problem);
     CheckTable table;
-    for (auto& row : all_checks(problem, synthetic)) table.add(row);
+    for (auto& row : all_checks(problem, synthetic, train_with_weight_decay(problem))) table.add(row);
     table.print(std::cout, "Verification on synthetic data (d = 10, n = 2000, k = 3, eigenvalues 9 6 4 1 ...)");
 
     // ---- 2. PCA of the images ---------------------------------------------------------------

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <numbers>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,14 @@ VecD mixture_observation(const IsotropicMixture& mix);
 CheckRow check_eq_5_8_mixture_decomposition(const IsotropicMixture& mix, const VecD& x, const VecD& q);
 CheckRow check_eq_5_8_mixture_bound(const IsotropicMixture& mix, const VecD& x, const VecD& q);
 CheckRow check_eq_5_8_mixture_equality(const IsotropicMixture& mix, const VecD& x);
+// The three rows above compare quantities computed from one log joint, so a log joint without
+// log pi_c (or with a wrong normaliser) passes them all. This row checks the evidence against
+// an independent sum of densities, log sum_c pi_c prod_i N(x_i; m_ci, v_c), written out here;
+// `log_evidence` defaults to mixture_log_evidence. The test mixture has unequal weights and
+// variances: with equal ones a missing log pi_c or log v_c term would cancel.
+CheckRow check_eq_5_8_mixture_evidence_by_direct_sum(
+    const IsotropicMixture& mix, const VecD& x,
+    const std::function<double(const IsotropicMixture&, const VecD&)>& log_evidence = mixture_log_evidence);
 
 // ---- (5.9) importance-weighted bounds ------------------------------------------------------
 // Draws of L_K (exercise 5.5), n of them.

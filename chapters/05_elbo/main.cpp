@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
       table.add(check_eq_5_8_mixture_bound(mix, mix_x, q));
     }
     table.add(check_eq_5_8_mixture_equality(mix, mix_x));
+    table.add(check_eq_5_8_mixture_evidence_by_direct_sum(mix, mix_x));
     table.add(check_eq_5_9_one_sample_is_the_elbo(s, poor, samples, opt.seed + 14));
     table.add(check_eq_5_9_below_evidence(s, poor, 64, samples / 64, opt.seed + 15));
     const std::vector<Index> doubling = {1, 2, 4, 8, 16, 32};

@@ -243,6 +243,48 @@ CheckRow check_eq_7_9_sgd_noise(const SgdStep& step, Index runs) {
   return check_eq_7_9_sgd_noise(sgd_noise_estimate(step, runs));
 }
 
+CheckRow check_eq_7_9_sgd_transient(const std::function<VecD(const VecD&, const SgdSetting&)>& mean,
+                                    const SgdStep& step, Index runs, std::uint64_t seed) {
+  const SgdSetting& s = kSgdTransientSetting;
+  const VecD c = lecture_target(), mu0 = VecD::Zero(2);
+  const VecD m = mean(mu0 - c, s);
+  const double v = sgd_error_variance(s);
+  step(mu0, c, MatD::Zero(2, s.batch), s.lr);  // an exception must not escape the parallel region
+  const McVecEstimate est = monte_carlo_vec(runs, 4, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
+    VecD mu = mu0;
+    MatD eps(2, s.batch);
+    for (int t = 0; t < s.steps; ++t) {
+      for (Index k = 0; k < s.batch; ++k)
+        for (Index i = 0; i < 2; ++i) eps(i, k) = rng.normal();
+      mu = step(mu, c, eps, s.lr);
+    }
+    const VecD e = mu - c;
+    out << e, (e - m).array().square().matrix();
+  });
+  VecD truth(4);
+  truth << m, v, v;
+  return check_monte_carlo("7.9", "SGD after T = 5 steps: mean (1-2lr)^T e_0 (= -1.64) and variance v_T", truth, est,
+                           kAlpha);
+}
+
+CheckRow check_eq_7_9_sgd_driver(const Estimator& g, const SgdStep& step) {
+  const SgdSetting s{0.1, 4, 20};
+  const VecD c = lecture_target(), mu0 = VecD::Zero(2);
+  const std::uint64_t seed = 793;
+  const SgdPath path = run_sgd(g, mu0, c, s, seed);
+  Rng rng(seed, 0);
+  VecD mu = mu0;
+  MatD eps(2, s.batch);
+  for (int t = 0; t < s.steps; ++t) {
+    for (Index k = 0; k < s.batch; ++k)
+      for (Index i = 0; i < 2; ++i) eps(i, k) = rng.normal();
+    mu = step(mu, c, eps, s.lr);
+  }
+  const VecD driver = (VecD(2) << path.x.back(), path.y.back()).finished();
+  return check_identity("7.9", "the figures' SGD driver (run_sgd, pathwise) = 20 steps of exercise 7.4", MatD(mu),
+                        MatD(driver), 1e-12);
+}
+
 CheckRow check_eq_7_9_sgd_converges(const SgdStep& step, std::uint64_t seed,
                                            int steps) {
   const SgdSetting s{0.1, 4, steps};
@@ -287,6 +329,8 @@ std::vector<CheckRow> all_checks(bool quick) {
           check_eq_7_8_average(false, 16, {}, n(16)),
           check_eq_7_8_average(true, 16, {}, n(16)),
           check_eq_7_9_sgd_noise(sgd_step, n(15)),
+          check_eq_7_9_sgd_transient(sgd_error_mean, sgd_step, n(14)),
+          check_eq_7_9_sgd_driver(),
           check_eq_7_9_sgd_converges()};
 }
 

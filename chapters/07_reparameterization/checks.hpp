@@ -146,6 +146,20 @@ CheckRow check_eq_7_9_sgd_noise(const McVecEstimate& estimate,
                                        const std::function<double(const SgdSetting&)>& variance = sgd_error_variance);
 CheckRow check_eq_7_9_sgd_noise(const SgdStep& step = sgd_step, Index runs = Index(1) << 15);
 
+// (7.9) The same after only T = 5 steps (lr = 0.1, N = 4) from e_0 = -(5, 5), where the mean
+// (1 - 2 lr)^T e_0 = -(1.64, 1.64) dominates: after T = 100 it is 1e-9 and no wrong mean formula
+// shows. Entries: e_T,i (truth m_T,i) and (e_T,i - m_T,i)^2 (truth v_T). `mean` defaults to
+// sgd_error_mean. Wrong: (1 - lr)^T for (1 - 2 lr)^T.
+inline const SgdSetting kSgdTransientSetting{0.1, 4, 5};
+CheckRow check_eq_7_9_sgd_transient(
+    const std::function<VecD(const VecD&, const SgdSetting&)>& mean = sgd_error_mean,
+    const SgdStep& step = sgd_step, Index runs = Index(1) << 14, std::uint64_t seed = 792);
+
+// The SGD driver of the chapter's figures (run_sgd with the pathwise estimator) takes exactly the
+// steps of exercise 7.4 on the same noise: their final mu agree to 1e-12 after 20 steps.
+// Wrong: a driver that sums the N gradients instead of averaging them.
+CheckRow check_eq_7_9_sgd_driver(const Estimator& g = pathwise_estimator(), const SgdStep& step = sgd_step);
+
 // (7.9) One SGD run from mu0 = (0, 0) (lr = 0.1, N = 4, T = 100) ends within z sqrt(v_T) of the
 // predicted mean in each coordinate; e_T is exactly Gaussian, so with the Bonferroni z for two
 // coordinates the false-failure rate is exactly 1e-6. Wrong: the start point, an ascent step.

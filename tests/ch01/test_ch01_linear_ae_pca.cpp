@@ -15,6 +15,15 @@ const TrainedAe& trained() {
   static const TrainedAe t = train_on_problem(problem());
   return t;
 }
+DecayedAe decayed_plain() {
+  DecayedAe t = train_with_weight_decay(problem(), 0.5, 0);
+  t.run = trained().run;
+  return t;
+}
+const DecayedAe& decayed() {
+  static const DecayedAe t = train_with_weight_decay(problem());
+  return t;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ch01_linear_ae_pca)
@@ -48,6 +57,19 @@ BOOST_AUTO_TEST_CASE(eq_1_2_eckart_young_error_is_the_sum_of_discarded_eigenvalu
   const double error = (p.Xc - U * (U.transpose() * p.Xc)).squaredNorm() / double(p.Xc.cols());
   COURSE_CHECK_REJECTS(check_identity("1.2", "", lambda.head(p.k).sum(), error), "the sum of the kept eigenvalues");
   COURSE_CHECK_REJECTS(check_identity("1.2", "", lambda.tail(lambda.size() - p.k - 1).sum(), error), "an off-by-one in k");
+}
+
+// The value of (1.2) is not its claim: "best" means no rank-k projection does better.
+BOOST_AUTO_TEST_CASE(eq_1_2_no_random_or_perturbed_rank_k_projection_beats_eckart_young) {
+  const Problem& p = problem();
+  COURSE_CHECK(check_eq_1_2_minimality(p));
+  const VecD lambda = eigenvalues_decreasing(p.eig);
+  const double n = double(p.Xc.cols());
+  const double discarded = lambda.tail(lambda.size() - p.k).sum();
+  // A claimed minimum that random subspaces alone could not refute: the perturbations of U_k can.
+  COURSE_CHECK_REJECTS(check_eq_1_2_minimality(p, discarded * n / (n - 1)), "the minimum with a 1/(n-1) normaliser");
+  COURSE_CHECK_REJECTS(check_eq_1_2_minimality(p, lambda.tail(lambda.size() - p.k + 1).sum()),
+                       "one eigenvalue too many discarded (k - 1 kept)");
 }
 
 BOOST_AUTO_TEST_CASE(eq_1_3_loss_equals_its_trace_form) {
@@ -93,6 +115,44 @@ BOOST_AUTO_TEST_CASE(eq_1_5_decoder_columns_are_not_the_principal_directions) {
   TrainedAe pca_itself = trained();
   pca_itself.run.W_dec = pca_itself.U;
   COURSE_CHECK_REJECTS(check_eq_1_5_not_the_directions(pca_itself), "the principal directions themselves");
+}
+
+// The share that the previous check bounds, on a basis where it is known exactly.
+BOOST_AUTO_TEST_CASE(eq_1_5_off_direction_share_is_measured_exactly) {
+  COURSE_CHECK(check_eq_1_5_off_direction_energy());
+  COURSE_CHECK_REJECTS(check_eq_1_5_off_direction_energy([](const MatD& W, const MatD& U) {
+                         const MatD C = U.transpose() * W;
+                         return (C.squaredNorm() - C.diagonal().squaredNorm()) / double(C.cols());
+                       }),
+                       "the share of unnormalised columns");
+  COURSE_CHECK_REJECTS(check_eq_1_5_off_direction_energy([](const MatD& W, const MatD& U) {
+                         const MatD C = U.transpose() * W.colwise().normalized();
+                         return C.squaredNorm() - C.diagonal().squaredNorm();
+                       }),
+                       "the sum over columns for the mean");
+}
+
+// Weight decay does not pick the directions (the objective is invariant under W_dec O, O^T W_enc);
+// it fixes the decoder's SVD: W_dec = U_k diag(sqrt(1 - gamma/lambda_j)) O.
+BOOST_AUTO_TEST_CASE(eq_1_7_weight_decay_fixes_the_decoders_svd_not_its_columns) {
+  const DecayedAe& t = decayed();
+  COURSE_CHECK(check_eq_1_7_singular_values(t));
+  COURSE_CHECK(check_eq_1_7_singular_vectors(t));
+  COURSE_CHECK(check_eq_1_7_columns_are_still_mixtures(t));
+  COURSE_CHECK(check_eq_1_7_balanced(t));
+  COURSE_CHECK_REJECTS(check_eq_1_7_balanced(decayed_plain()), "the plain AE (W_enc = C^-1 U_k^T, not W_dec^T)");
+  const VecD l = t.lambda.head(3);
+  COURSE_CHECK_REJECTS(check_eq_1_7_singular_values(t, VecD((1.0 - 0.5 * t.gamma / l.array()).matrix())),
+                       "1 - gamma / (2 lambda_j) (the decay's gradient taken as gamma/2 W)");
+  COURSE_CHECK_REJECTS(check_eq_1_7_singular_values(t, VecD::Ones(3)), "the plain AE's unit singular values");
+  // Without decay the singular vectors are not determined by (1.5) alone: the plain AE's are not the u_j.
+  DecayedAe plain = t;
+  plain.run = trained().run;
+  COURSE_CHECK_REJECTS(check_eq_1_7_singular_vectors(plain), "the plain AE's left singular vectors");
+  // The claim "the columns become the principal directions" is what the mixture check refutes.
+  DecayedAe aligned = t;
+  aligned.run.W_dec = t.U;
+  COURSE_CHECK_REJECTS(check_eq_1_7_columns_are_still_mixtures(aligned), "columns equal to the principal directions");
 }
 
 BOOST_AUTO_TEST_CASE(eq_1_6_principal_angles_are_exact_even_for_tiny_angles) {

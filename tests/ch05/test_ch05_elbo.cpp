@@ -141,6 +141,20 @@ BOOST_AUTO_TEST_CASE(eq_5_8_mixture_evidence_is_elbo_plus_kl_by_exact_sums) {
     COURSE_CHECK(check_eq_5_8_mixture_bound(mix, x, q));
   }
   COURSE_CHECK(check_eq_5_8_mixture_equality(mix, x));
+  COURSE_CHECK(check_eq_5_8_mixture_evidence_by_direct_sum(mix, x));
+  // The identities above hold for any log joint; only the direct sum sees a wrong one.
+  COURSE_CHECK_REJECTS(check_eq_5_8_mixture_evidence_by_direct_sum(mix, x, [](const IsotropicMixture& m, const VecD& y) {
+                         IsotropicMixture equal = m;
+                         equal.weights.setOnes();  // log pi_c dropped from the log joint
+                         return mixture_log_evidence(equal, y);
+                       }),
+                       "a log joint without log pi_c");
+  COURSE_CHECK_REJECTS(check_eq_5_8_mixture_evidence_by_direct_sum(mix, x, [](const IsotropicMixture& m, const VecD& y) {
+                         IsotropicMixture same = m;
+                         same.variances.setConstant(m.variances.mean());  // one variance for all components
+                         return mixture_log_evidence(same, y);
+                       }),
+                       "one shared variance for the components");
   const VecD q = random_categorical(3, 0), r = mixture_posterior(mix, x);
   COURSE_CHECK_REJECTS(check_identity("5.8", "", mixture_log_evidence(mix, x), mixture_elbo(mix, x, q) + kl_categorical(r, q)),
                        "KL(r || q) for KL(q || r)");

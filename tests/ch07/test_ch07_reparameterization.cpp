@@ -224,6 +224,24 @@ BOOST_AUTO_TEST_CASE(eq_7_9_sgd_error_has_the_derived_mean_and_variance) {
                        "an ascent step");
 }
 
+// After T = 100 steps the mean term is 1e-9: only a short run sees a wrong contraction factor.
+BOOST_AUTO_TEST_CASE(eq_7_9_sgd_error_mean_after_a_few_steps) {
+  COURSE_CHECK(check_eq_7_9_sgd_transient());
+  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_transient([](const VecD& e0, const SgdSetting& s) {
+                         return VecD(std::pow(1.0 - s.lr, s.steps) * e0);
+                       }),
+                       "(1 - lr)^T for (1 - 2 lr)^T");
+}
+
+// The driver behind the chapter's SGD figures is checked against exercise 7.4 on common noise.
+BOOST_AUTO_TEST_CASE(eq_7_9_figure_driver_takes_the_exercise_steps) {
+  COURSE_CHECK(check_eq_7_9_sgd_driver());
+  COURSE_CHECK_REJECTS(check_eq_7_9_sgd_driver(pathwise_estimator(), [](const VecD& mu, const VecD& c, const MatD& eps, double lr) {
+                         return VecD(mu - lr * 2.0 * (double(eps.cols()) * (mu - c) + eps.rowwise().sum()));
+                       }),
+                       "the N gradients summed, not averaged");
+}
+
 BOOST_AUTO_TEST_CASE(eq_7_9_sgd_with_pathwise_gradients_reaches_the_target) {
   COURSE_CHECK(check_eq_7_9_sgd_converges());
   COURSE_CHECK_REJECTS(check_eq_7_9_sgd_converges(sgd_step, 791, 0), "the start point (no training)");
