@@ -239,7 +239,8 @@ class Runner:
         logtext = logfile.read_text(errors="replace") if logfile.exists() else ""
         failed = sorted(set(re.findall(r'error: in "([^"]+)"', logtext)))
         note = "timeout" if "\nTIMEOUT after" in logtext else (
-            f"{len(failed)} test case(s) failed: " + ", ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
+            f"{len(failed)} test case(s) failed: " + ", ".join(f.split("/")[-1] for f in failed[:2])
+            + (" ..." if len(failed) > 2 else "")
             if failed else f"exit code {rc}")
         return Result(m, "killed", note, secs)
 

@@ -78,6 +78,27 @@ CheckRow check_network_gradient(const std::string& id, const std::string& claim,
                          grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
 }
 
+CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, std::uint64_t seed,
+                                               std::uint64_t backward_seed, bool mask_in_loss) {
+  OneLayerAe<double> ae = p.sigmoid_ae;
+  Regulariser reg = kl_regulariser(p);
+  reg.drop_rate = delta;
+  Rng backward_rng(backward_seed, 4), mask_rng(seed, 4);
+  ae.zero_grad();
+  ae.forward_backward(p.X, reg, &backward_rng);
+  const MatD gWe = ae.enc.dW, gWd = ae.dec.dW;
+  const VecD gbe = ae.enc.db, gbd = ae.dec.db;
+  const MatD H0 = ae.encode(p.X);
+  const MatD S = mask_in_loss ? inverted_dropout_mask(H0.rows(), H0.cols(), delta, mask_rng) : MatD::Ones(H0.rows(), H0.cols());
+  auto loss = [&] {
+    const MatD H = ae.encode(p.X);
+    return nn::mse_loss<double>(ae.dec.forward(MatD(S.cwiseProduct(H))), p.X) + code_penalty(reg, H);
+  };
+  return check_gradient("4.6", "dropout AE (training pass, mask S frozen): dJ/dtheta vs central differences", loss,
+                        {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
+                         grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
+}
+
 CheckRow check_eq_4_3_sparse_network_gradient(const Problem& p) {
   const Regulariser reg = kl_regulariser(p);
   return check_network_gradient("4.3", "sparse AE: dJ/dtheta vs central differences (all 4 blocks)", p.sigmoid_ae,
@@ -247,6 +268,7 @@ std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegression& r) {
           check_eq_4_4_l1_network_gradient(p),
           check_eq_4_6_dropout_mean(0.3),
           check_eq_4_6_kept_fraction(0.3),
+          check_eq_4_6_dropout_network_gradient(p),
           check_eq_4_7_dropout_is_adaptive_l2(r),
           check_eq_4_7_dropout_autoencoder(p)};
 }

@@ -147,6 +147,15 @@ CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta, double
 CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta = 0.3);
 
 // Every check on synthetic data, in the order of the doc (4.5 needs a trained model: see main.cpp).
+// (4.6) The backward pass of training WITH dropout: forward_backward draws a mask S from an rng and
+// the decoder sees S .* H, so the gradient must be that of the loss with S frozen,
+// 1/(2B)||W_dec (S .* H) + b_dec - X||^2 + P(H) (the penalty on the undropped code). Compared with
+// central differences of that loss, all four blocks; the sparse penalty is on too. The mask is
+// drawn from Rng(seed) in both; `backward_seed` != seed plants a backward pass that uses a
+// different mask than its forward pass. Rejects that, and the test-time loss without S.
+CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta = 0.4, std::uint64_t seed = 46,
+                                               std::uint64_t backward_seed = 46, bool mask_in_loss = true);
+
 std::vector<CheckRow> all_checks(const Problem& p, const DropoutRegression& r);
 
 }  // namespace course::ch04

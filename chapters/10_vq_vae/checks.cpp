@@ -225,6 +225,38 @@ CheckRow check_eq_10_5_ema_is_lloyd(
   return check_identity("10.5", "EMA update at decay 0 = one Lloyd (k-means) step", lloyd, cb.E, 1e-12);
 }
 
+CheckRow check_eq_10_5_ema_moving_averages(
+    const LloydProblem& p, double decay,
+    const std::function<void(EmaCodebook&, const MatD&, const std::vector<Index>&, double)>& update) {
+  const Index K = p.E0.cols(), D = p.E0.rows();
+  EmaCodebook cb;
+  cb.counts = VecD::LinSpaced(K, 2.0, 12.0);  // unequal earlier counts
+  cb.sums = p.E0 * cb.counts.asDiagonal();
+  cb.sums.row(0).array() += 0.3;               // an earlier state that is not exactly E0
+  cb.E = p.E0;
+  const VecD c0 = cb.counts;
+  const MatD s0 = cb.sums;
+  const std::vector<Index> codes = nearest_by_brute_force(p.Z, p.E0);
+  VecD n_k = VecD::Zero(K);
+  MatD s_k = MatD::Zero(D, K);
+  for (Index n = 0; n < p.Z.cols(); ++n) {
+    n_k(codes[std::size_t(n)]) += 1.0;
+    s_k.col(codes[std::size_t(n)]) += p.Z.col(n);
+  }
+  const VecD counts = decay * c0 + (1.0 - decay) * n_k;
+  const MatD sums = decay * s0 + (1.0 - decay) * s_k;
+  MatD expected(2 * D + 1, K), got(2 * D + 1, K);
+  expected << sums * counts.cwiseInverse().asDiagonal(), sums, counts.transpose();
+  update(cb, p.Z, codes, decay);
+  if (cb.E.rows() != D || cb.E.cols() != K || cb.sums.rows() != D || cb.sums.cols() != K || cb.counts.size() != K)
+    return failed_row("10.5", "EMA moving averages at decay 0.9", "identity", "the codebook state changed shape");
+  got << cb.E, cb.sums, cb.counts.transpose();
+  CheckRow r = check_identity("10.5", "EMA at decay " + format_number(decay, 2) + ": counts, sums and e_k = sums/counts",
+                              expected, got, 1e-12);
+  r.detail += " (rows: E, sums, counts)";
+  return r;
+}
+
 CheckRow check_eq_10_5_lloyd_descends(const LloydProblem& p) {
   EmaCodebook cb{p.E0, VecD::Zero(p.E0.cols()), MatD::Zero(p.E0.rows(), p.E0.cols())};
   const std::vector<Index> codes = nearest_by_brute_force(p.Z, p.E0);
@@ -279,6 +311,7 @@ std::vector<CheckRow> all_checks() {
           check_eq_10_4_codebook_gradient(p, g.E),
           check_eq_10_3_whole_model(model, model_gradient),
           check_eq_10_5_ema_is_lloyd(lp),
+          check_eq_10_5_ema_moving_averages(lp),
           check_eq_10_5_lloyd_descends(lp),
           check_eq_10_6_uniform(16),
           check_eq_10_6_one_code(16),

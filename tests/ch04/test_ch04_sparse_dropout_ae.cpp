@@ -68,6 +68,15 @@ BOOST_AUTO_TEST_CASE(eq_4_3_sparse_autoencoder_backprop_matches_central_differen
                        "the penalty's gradient counted twice");
 }
 
+// The gradient check above runs without dropout; training runs with it. This one runs the training
+// pass itself, mask and all.
+BOOST_AUTO_TEST_CASE(eq_4_6_dropout_backward_pass_matches_central_differences_of_the_masked_loss) {
+  const Problem& p = problem();
+  COURSE_CHECK(check_eq_4_6_dropout_network_gradient(p));
+  COURSE_CHECK_REJECTS(check_eq_4_6_dropout_network_gradient(p, 0.4, 46, 47), "a backward pass with another mask than its forward pass");
+  COURSE_CHECK_REJECTS(check_eq_4_6_dropout_network_gradient(p, 0.4, 46, 46, false), "the gradient of the loss without the mask");
+}
+
 BOOST_AUTO_TEST_CASE(eq_4_4_l1_subgradient_away_from_zero_and_at_zero) {
   COURSE_CHECK(check_eq_4_4_l1_subgradient(problem()));
   COURSE_CHECK(check_eq_4_4_subgradient_at_zero(problem()));

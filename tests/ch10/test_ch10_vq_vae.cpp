@@ -148,6 +148,25 @@ BOOST_AUTO_TEST_CASE(eq_10_5_ema_update_at_decay_zero_is_a_lloyd_step) {
   COURSE_CHECK_REJECTS(check_eq_10_5_ema_is_lloyd(lp, by_total), "dividing the sums by the total count");
 }
 
+// At decay 0 a missing (1 - decay) on the new statistics cannot show; at 0.9 it does.
+BOOST_AUTO_TEST_CASE(eq_10_5_ema_moving_averages_at_decay_0_9) {
+  const LloydProblem lp = make_lloyd_problem();
+  COURSE_CHECK(check_eq_10_5_ema_moving_averages(lp));
+  auto sums_without_one_minus_decay = [](EmaCodebook& cb, const MatD& Z, const std::vector<Index>& codes, double decay) {
+    MatD s_k = MatD::Zero(cb.E.rows(), cb.E.cols());
+    VecD n_k = VecD::Zero(cb.E.cols());
+    for (Index n = 0; n < Z.cols(); ++n) s_k.col(codes[std::size_t(n)]) += Z.col(n), n_k(codes[std::size_t(n)]) += 1.0;
+    cb.counts = decay * cb.counts + (1.0 - decay) * n_k;
+    cb.sums = decay * cb.sums + s_k;
+    for (Index k = 0; k < cb.E.cols(); ++k) cb.E.col(k) = cb.sums.col(k) / cb.counts(k);
+  };
+  COURSE_CHECK_REJECTS(check_eq_10_5_ema_moving_averages(lp, 0.9, sums_without_one_minus_decay), "the new sums without (1 - decay)");
+  COURSE_CHECK_REJECTS(check_eq_10_5_ema_moving_averages(lp, 0.9, [](EmaCodebook& cb, const MatD& Z, const std::vector<Index>& c, double d) {
+                         ema_codebook_update(cb, Z, c, 1.0 - d);
+                       }),
+                       "decay and 1 - decay swapped");
+}
+
 BOOST_AUTO_TEST_CASE(eq_10_6_perplexity_is_between_1_and_K) {
   COURSE_CHECK(check_eq_10_6_uniform(16));
   COURSE_CHECK(check_eq_10_6_one_code(16));

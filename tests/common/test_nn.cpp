@@ -67,4 +67,27 @@ BOOST_AUTO_TEST_CASE(adam_first_step_moves_each_parameter_by_lr_against_the_grad
   COURSE_CHECK(check_identity("optim", "SGD momentum two steps", w, VecD(before - 0.5 * 2.9 * g)));
 }
 
+// docs/08: averaging the minibatch loss instead of summing it does not change Adam's steps. Adam's
+// update m_hat / (sqrt(v_hat) + eps) is homogeneous of degree 0 in the gradient, up to eps: a loss
+// B times larger gives the same trajectory (to ~eps / |g|), while SGD's steps grow B times. The
+// claim this replaces ("summing only rescales Adam's effective step") is what the Adam row rejects.
+BOOST_AUTO_TEST_CASE(adam_is_invariant_to_the_scale_of_the_loss_and_sgd_is_not) {
+  const VecD target = (VecD(3) << 1.0, -2.0, 0.5).finished();
+  auto run = [&](auto make, double scale) {
+    VecD w = VecD::Zero(3), g(3);
+    auto opt = make(w, g);
+    for (int t = 0; t < 50; ++t) {
+      g = scale * (w - target);  // gradient of scale * 1/2 ||w - target||^2
+      opt.step();
+    }
+    return w;
+  };
+  auto adam = [](VecD& w, VecD& g) { return Adam<double>({{w.data(), g.data(), 3, "w"}}, 0.05); };
+  auto sgd = [](VecD& w, VecD& g) { return Sgd<double>({{w.data(), g.data(), 3, "w"}}, 0.005); };
+  const double B = 64.0;  // a sum over 64 images is 64 times their mean
+  COURSE_CHECK(check_identity("optim", "Adam: loss x 64 gives the same parameters", MatD(run(adam, 1.0)), MatD(run(adam, B)), 1e-6));
+  COURSE_CHECK_REJECTS(check_identity("optim", "SGD: loss x 64", MatD(run(sgd, 1.0)), MatD(run(sgd, B)), 1e-6),
+                       "SGD's steps are 64 times larger for a summed loss");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,8 +35,10 @@ struct LinearAeGradient {
   MatD W_dec;  // d x k
 };
 
-// Exercise 1.3 -- the gradient of the loss (eq. 1.4). With the residual R = W_dec W_enc Xc - Xc:
-//   dL/dW_dec = (1/n) R (W_enc Xc)^T,     dL/dW_enc = (1/n) W_dec^T R Xc^T.
+// Exercise 1.3 -- eq. 1.4: the gradient of the loss L of exercise 1.2 with respect to W_dec
+// (d x k) and W_enc (k x d), for centred data Xc (d x n). Start from dL = (1/n) tr(R^T dR) with
+// the residual R = W_dec W_enc Xc - Xc (docs/01, section 3) and read off both matrices; their
+// shapes tell you where the transposes go. The result is in the doc's "Worked solutions".
 // Tests: every entry against central differences of linear_ae_loss (relative error <= 1e-6).
 LinearAeGradient linear_ae_gradient(const MatD& Xc, const MatD& W_enc, const MatD& W_dec);
 

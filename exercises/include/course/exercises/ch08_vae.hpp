@@ -39,12 +39,12 @@ struct EncoderGradient {
   VecD log_var;  // L: dl/dlog_var
 };
 
-// Exercise 8.3 -- the loss's gradient with respect to mu and log_var (eq. 8.4).
+// Exercise 8.3 -- eq. 8.4: the per-image loss's gradient with respect to mu and log_var.
 // Given dl/dz (L, the gradient of -log p(x|z) that flows back from the decoder at
-// z = mu + exp(log_var / 2) .* eps), mu, log_var and eps (L each), return
-//   dl/dmu      = dl/dz + mu
-//   dl/dlog_var = dl/dz .* eps .* exp(log_var / 2) / 2 + (exp(log_var) - 1) / 2,
-// the reparameterization's chain rule plus the closed-form KL's own gradient (eq. 8.2).
+// z = mu + exp(log_var / 2) .* eps, eq. 8.1), mu, log_var and eps (L each), return dl/dmu and
+// dl/dlog_var (L each): the chain rule through the reparameterization (eps held fixed) plus the
+// gradient of the closed-form KL (eq. 8.2). Derive it first; the result is in docs/08's
+// "Worked solutions".
 // Tests: against central differences of a whole per-image loss (relative error <= 1e-6); the
 // missing KL part, a missing 1/2 and sigma for sigma^2 fail.
 EncoderGradient encoder_gradient(const VecD& dl_dz, const VecD& mu, const VecD& log_var, const VecD& eps);

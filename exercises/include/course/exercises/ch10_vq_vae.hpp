@@ -42,11 +42,12 @@ struct VqGradients {
   MatD E;   // D x K: dL/de from the codebook term only
 };
 
-// Exercise 10.3 -- the straight-through estimator and the VQ gradients (eqs. 10.3, 10.4).
-// dRec_dZq (D x N) is the decoder's gradient at z_q = e_{k_n}. The straight-through estimator copies
-// it to z_e unchanged; the commitment term adds 2 beta (z_n - e_{k_n}) / B (e is held constant by
-// sg). The codebook term gives e_k the gradient sum over {n : k_n = k} of 2 (e_k - z_n) / B (z_e
-// is held constant by sg); codes that no z_n chose get 0.
+// Exercise 10.3 -- eqs. 10.3 and 10.4: the straight-through estimator and the VQ gradients.
+// dRec_dZq (D x N) is the decoder's gradient at z_q = e_{k_n}; Ze (D x N), the codebook E (D x K),
+// the chosen codes, beta and the number of images B are as in vq_loss (eq. 10.2). Return the
+// gradient of the whole loss with respect to z_e (D x N: what the encoder receives through the
+// straight-through estimator, plus the commitment term's part) and with respect to E (D x K),
+// treating every sg[.] of eq. 10.2 as a constant. The results are in docs/10's "Worked solutions".
 // Tests: against central differences of the losses as defined with the stop-gradients (relative
 // error <= 1e-6); a missing 2, beta on the wrong term, a gradient through sg, a flipped sign,
 // and a dropped decoder gradient fail.
