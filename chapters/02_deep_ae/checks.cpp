@@ -61,7 +61,16 @@ CheckRow check_eq_2_1_forward(Activation f, const DenseForwardFn& forward) {
   if (out.Z.rows() != 5 || out.Z.cols() != 6 || out.H.rows() != 5 || out.H.cols() != 6)
     return check_identity("2.1", nn::to_string(f) + " layer: Z and H", lhs, out.H);  // reports the shapes
   rhs << out.Z, out.H;
-  return check_identity("2.1", nn::to_string(f) + " layer: Z = W X + b, H = f(Z) vs the sums", lhs, rhs);
+  // The row shows an entry of H = f(Z), which differs from activation to activation (the stacked
+  // [Z; H] showed a pre-activation entry, the same number for all four); Z must agree too.
+  CheckRow r = check_identity("2.1", nn::to_string(f) + " layer: H = f(W X + b) vs the sums (and Z)", H, out.H);
+  const CheckRow z = check_identity("2.1", "Z", Z, out.Z);
+  if (!z.passed()) {
+    r.pass = false;
+    r.error = std::max(r.error, z.error);
+    r.detail += "; Z = W X + b differs: " + z.line();
+  }
+  return r;
 }
 
 CheckRow check_eq_2_2_backward(Activation f, const DenseBackwardFn& backward) {

@@ -85,7 +85,7 @@ CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, s
   reg.drop_rate = delta;
   Rng backward_rng(backward_seed, 4), mask_rng(seed, 4);
   ae.zero_grad();
-  ae.forward_backward(p.X, reg, &backward_rng);
+  const double returned = ae.forward_backward(p.X, reg, &backward_rng).total();
   const MatD gWe = ae.enc.dW, gWd = ae.dec.dW;
   const VecD gbe = ae.enc.db, gbd = ae.dec.db;
   const MatD H0 = ae.encode(p.X);
@@ -94,9 +94,17 @@ CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, s
     const MatD H = ae.encode(p.X);
     return nn::mse_loss<double>(ae.dec.forward(MatD(S.cwiseProduct(H))), p.X) + code_penalty(reg, H);
   };
-  return check_gradient("4.6", "dropout AE (training pass, mask S frozen): dJ/dtheta vs central differences", loss,
-                        {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
-                         grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
+  CheckRow r = check_gradient("4.6", "dropout AE (training pass, mask S frozen): dJ/dtheta vs central differences", loss,
+                              {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
+                               grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
+  // The objective the training loop reports must be the same loss (the penalty on the undropped H).
+  const CheckRow value = check_identity("4.6", "J returned by the training pass", loss(), returned);
+  if (!value.passed()) {
+    r.pass = false;
+    r.detail += "\nthe training pass returns J = " + format_number(returned, 10) + ", the masked loss is " +
+                format_number(loss(), 10);
+  }
+  return r;
 }
 
 CheckRow check_eq_4_3_sparse_network_gradient(const Problem& p) {

@@ -74,6 +74,29 @@ CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective) {
   return check_identity("9.2", "L_beta(sigma^2) / beta = L_1(beta sigma^2), beta = 5", lhs, rhs);
 }
 
+CheckRow check_eq_9_3_direction_derivatives(
+    const std::function<Eigen::Matrix3d(double, double, double, const VecD&)>& hessian) {
+  const double lambda = 1.7, sigma2 = 0.5, beta = 3.0;
+  const VecD x0 = (VecD(3) << 0.8, -0.45, -0.6).finished();
+  VecD g(3);
+  direction_objective(lambda, sigma2, beta, x0, g);
+  CheckRow worst = check_gradient("9.3", "F's gradient vs central differences",
+                                  [&](const VecD& x) { VecD h(3); return direction_objective(lambda, sigma2, beta, x, h); },
+                                  x0, g);
+  const Eigen::Matrix3d H = hessian(lambda, sigma2, beta, x0);
+  Rng rng(93);
+  for (int k = 0; k < 2 && worst.passed(); ++k) {
+    const VecD c = rng.normal_matrix<double>(3, 1);
+    const VecD Hc = H * c;
+    CheckRow r = check_gradient("9.3", "F's Hessian H c vs central differences of c^T grad F",
+                                [&](const VecD& x) { VecD h(3); direction_objective(lambda, sigma2, beta, x, h); return c.dot(h); },
+                                x0, Hc);
+    if (!r.passed() || r.error > worst.error) worst = r;
+  }
+  worst.claim = "1-D objective F: gradient and Hessian (two directions) vs central differences";
+  return worst;
+}
+
 CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum) {
   const double sigma2 = 0.5;
   const double lambdas[] = {4.0, 1.0, 0.3}, betas[] = {0.5, 1.0, 4.0};

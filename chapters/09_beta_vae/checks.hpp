@@ -64,6 +64,14 @@ CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective = beta_vae_objective)
 // Wrong formulas it rejects: sigma^2 without beta; sigma^2 / beta.
 CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum = linear_vae_optimum);
 
+// (9.3) The derivatives that minimiser uses, checked themselves (the optimum check above cannot see
+// a wrong Hessian: Newton with a wrong one still converges, only slower). At a point with w, v,
+// log s2 all non-zero: F's gradient against central differences of F, and the Hessian H against
+// central differences of the gradient along two random directions c (d(c^T g)/dx = H c).
+// `hessian` defaults to direction_hessian. Rejects H(2, 2) without its beta term.
+CheckRow check_eq_9_3_direction_derivatives(
+    const std::function<Eigen::Matrix3d(double, double, double, const VecD&)>& hessian = direction_hessian);
+
 // The synthetic problem of (9.4): S = Q diag(8, 4, 2, 1, 0.5, 0.25) Q^T, sigma^2 = 0.35.
 struct LinearProblem {
   VecD lambda;

@@ -103,6 +103,28 @@ BOOST_AUTO_TEST_CASE(eq_3_6_tweedie_dae_residual_over_sigma_squared_is_the_smoot
   COURSE_CHECK_REJECTS(check_eq_3_6_tweedie_mixture(g, 0.3, 0.0), "the unsmoothed mixture score");
 }
 
+// The chapter's ring has equal weights and equal variances: a posterior mean that drops log w_c or
+// the normaliser -log(v_c + sigma^2) of the smoothed components passes on it. An uneven mixture
+// does not cancel them.
+BOOST_AUTO_TEST_CASE(eq_3_6_tweedie_on_a_mixture_with_unequal_weights_and_variances) {
+  GaussianMixture2D g;
+  g.weights = {0.5, 0.3, 0.2};
+  g.means = {Eigen::Vector2d(1.0, 0.5), Eigen::Vector2d(-1.0, 1.0), Eigen::Vector2d(0.5, -1.5)};
+  g.variances = {0.04, 0.3, 0.8};
+  COURSE_CHECK(check_eq_3_6_tweedie_mixture(g, 0.3));
+  COURSE_CHECK(check_eq_3_6_tweedie_mixture(g, 0.05));
+  GaussianMixture2D equal_weights = g;
+  equal_weights.weights = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+  // The score of the right mixture against the posterior mean of a wrong one fails.
+  const MatD x = tweedie_points();
+  MatD lhs(2, x.cols()), rhs(2, x.cols());
+  for (Index j = 0; j < x.cols(); ++j) {
+    lhs.col(j) = (mixture_posterior_mean(equal_weights, 0.3, x.col(j)) - x.col(j)) / 0.09;
+    rhs.col(j) = g.score(x.col(j), 0.09);
+  }
+  COURSE_CHECK_REJECTS(check_identity("3.6", "", rhs, lhs), "the posterior mean without the weights");
+}
+
 BOOST_AUTO_TEST_CASE(eq_3_7_dae_score_error_shrinks_like_sigma_squared) {
   for (double s : {0.1, 0.03, 0.01}) COURSE_CHECK(check_eq_3_7_small_noise_limit(gaussian(), s));
   COURSE_CHECK_REJECTS(check_eq_3_7_small_noise_limit(gaussian(), 0.03, 1.0), "dividing r*(x) - x by sigma, not sigma^2");

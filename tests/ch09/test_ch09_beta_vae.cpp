@@ -3,6 +3,7 @@
 #include <map>
 
 #include "09_beta_vae/checks.hpp"
+#include "09_beta_vae/training.hpp"
 #include "check_test.hpp"
 
 using namespace course;
@@ -29,6 +30,24 @@ RateDistortion beta_on_reconstruction(const VecD& nll, const MatD& mu, const Mat
 
 BOOST_AUTO_TEST_SUITE(ch09_beta_vae)
 
+// The per-latent KL is only printed and plotted (the "active latents" count, the traversal
+// labels): it must add up to the rate, which the model computes on another code path. Rejects a
+// per-latent KL without its 1/2 or summed instead of averaged over the images.
+BOOST_AUTO_TEST_CASE(eq_9_1_per_latent_kl_adds_up_to_the_rate) {
+  const ImageSet test = make_sprites(600, 91);  // two chunks of the evaluation's 500
+  TrainConfig c;
+  c.hidden = 16;
+  c.latent = 4;
+  Rng init(9);
+  BetaRun run;
+  run.vae = Vae<float>(beta_vae_config(test.dim(), c, 2.0), init);
+  measure_rate_distortion(run, test, 5);
+  COURSE_CHECK(check_identity("9.1", "sum_j KL_j = rate (nats per image)", run.rate, run.kl_per_dim.sum(), 1e-5));
+  BOOST_TEST(run.rate > 1e-3, "the check needs a non-trivial rate, got " << run.rate);
+  COURSE_CHECK_REJECTS(check_identity("9.1", "", run.rate, 2.0 * run.kl_per_dim.sum(), 1e-5), "a per-latent KL without the 1/2");
+  COURSE_CHECK_REJECTS(check_identity("9.1", "", run.rate, 600.0 * run.kl_per_dim.sum(), 1e-5), "summed, not averaged, over images");
+}
+
 BOOST_AUTO_TEST_CASE(eq_9_1_loss_is_distortion_plus_beta_rate) {
   COURSE_CHECK(check_eq_9_1_objective());
   COURSE_CHECK_REJECTS(check_eq_9_1_objective(beta_on_reconstruction), "beta on the reconstruction term");
@@ -49,6 +68,16 @@ BOOST_AUTO_TEST_CASE(eq_9_1_ch08_vae_gradient_with_beta_matches_central_differen
 BOOST_AUTO_TEST_CASE(eq_9_2_beta_acts_as_beta_sigma2) {
   COURSE_CHECK(check_eq_9_2_scaling());
   COURSE_CHECK_REJECTS(check_eq_9_2_scaling(beta_on_reconstruction), "beta on the reconstruction term");
+}
+
+BOOST_AUTO_TEST_CASE(eq_9_3_the_minimisers_gradient_and_hessian_match_central_differences) {
+  COURSE_CHECK(check_eq_9_3_direction_derivatives());
+  COURSE_CHECK_REJECTS(check_eq_9_3_direction_derivatives([](double l, double s2, double b, const VecD& x) {
+                         Eigen::Matrix3d H = direction_hessian(l, s2, b, x);
+                         H(2, 2) -= 0.5 * b * std::exp(x(2));
+                         return H;
+                       }),
+                       "H(2, 2) without the KL's beta s2 / 2");
 }
 
 BOOST_AUTO_TEST_CASE(eq_9_3_direction_optimum_matches_numeric_minimum) {
