@@ -175,17 +175,13 @@ CheckRow check_eq_5_9_increasing(const IncreaseEstimate& inc) {
     const double t = inc.se[i] > 0 ? inc.mean[i] / inc.se[i] : 0.0;
     if (t < worst) worst = t, at = i;
   }
-  CheckRow r;
-  r.id = "5.9";
-  r.claim = "L_K < L_2K for K = " + std::to_string(int(inc.K.front())) + ".." + std::to_string(int(inc.K.back())) +
-            " (paired differences)";
-  r.kind = "monte carlo";
-  r.analytic = 0.0;
-  r.numeric = inc.mean.empty() ? NAN : inc.mean[at];
-  r.error = worst;
-  r.tolerance = z;
-  r.pass = std::isfinite(worst) && worst > z;
-  r.detail = "passes when the smallest mean/SE of L_2K - L_K exceeds z = " + std::to_string(z) +
+  // As every row: passes when error <= tolerance. Here error = z - (smallest mean/SE), so the row
+  // passes when every increase L_2K - L_K is at least z standard errors above 0.
+  CheckRow r = check_row("5.9",
+                         "L_K < L_2K for K = " + std::to_string(int(inc.K.front())) + ".." + std::to_string(int(inc.K.back())) +
+                             " (paired differences)",
+                         "monte carlo", 0.0, inc.mean.empty() ? NAN : inc.mean[at], z - worst, 0.0);
+  r.detail = "analytic: 0, numeric: the smallest increase; error = z - smallest mean/SE of L_2K - L_K, z = " + format_number(z, 4) +
              " (Bonferroni over " + std::to_string(inc.K.size()) + " differences, false-failure rate 1e-6); smallest at K = " +
              std::to_string(int(inc.K.empty() ? 0 : inc.K[at]));
   return r;

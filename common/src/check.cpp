@@ -343,7 +343,8 @@ void CheckTable::print(std::ostream& os, const std::string& title) const {
   os << std::string(width, '-') << "\n"
      << rows_.size() - std::size_t(failures()) << " of " << rows_.size() << " checks pass"
      << " (identity: relative error; gradient: worst relative error vs central differences;"
-     << " monte carlo: error in standard errors)\n";
+     << " monte carlo: error in standard errors; bound: analytic is the side claimed smaller, numeric"
+     << " the side claimed larger, error their difference)\n";
   for (const auto& r : rows_)
     if (!r.pass) os << "\nFAILED " << r.report() << "\n";
 }
