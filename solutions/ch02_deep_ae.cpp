@@ -30,6 +30,7 @@ DenseGradient dense_backward(const DenseLayer& layer, const MatD& X, const Dense
     case Activation::Sigmoid: delta = (dH.array() * fwd.H.array() * (1.0 - fwd.H.array())).matrix(); break;
     case Activation::Tanh: delta = (dH.array() * (1.0 - fwd.H.array().square())).matrix(); break;
     case Activation::Identity: delta = dH; break;
+    default: throw std::invalid_argument("dense_backward: the exercise covers identity, relu, sigmoid and tanh");
   }
   DenseGradient g;
   g.dW = delta * X.transpose();

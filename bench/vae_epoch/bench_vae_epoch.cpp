@@ -34,7 +34,7 @@ Vae<float> train(const TrainTest& data, int threads, int epochs, std::uint64_t s
   VaeConfig cfg;  // 784-400-20, Bernoulli, beta = 1
   Rng init(seed);
   Vae<float> vae(cfg, init);
-  ParallelAdam<float> adam(vae.parameters(), 1e-3f);
+  Adam<float> adam(vae.parameters(), 1e-3f);
   for (int e = 0; e < epochs; ++e) {
     Stopwatch clock;
     train_epoch(vae, adam, data.train, 128, seed + 1000 * std::uint64_t(e),

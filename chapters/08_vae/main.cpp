@@ -39,7 +39,7 @@ struct Training {
 template <class BetaOf>
 Training train(Vae<float>& vae, const ImageSet& train_set, const ImageSet& test_set, int epochs,
                std::uint64_t seed, const std::string& what, BetaOf beta_of, bool verbose = true) {
-  ParallelAdam<float> adam(vae.parameters(), 1e-3f);
+  Adam<float> adam(vae.parameters(), 1e-3f);
   Training t;
   const Index batches = (train_set.size() + 127) / 128;
   std::ostringstream sink;
@@ -189,22 +189,18 @@ int main(int argc, char** argv) {
     Rng init3(opt.seed + 3);
     Vae<float> ae(cfg_ae, init3);
     {
-      ParallelAdam<float> adam(ae.parameters(), 1e-3f);
-      Rng rng(opt.seed + 3);
-      Progress progress(std::cout, "AE 784-400-2", epochs_2d, (train_set.size() + 127) / 128);
-      for (int e = 0; e < epochs_2d; ++e) {
-        const Minibatches batches(train_set.size(), 128, rng);
-        for (Index k = 0; k < batches.count(); ++k) {
-          const MatF X = train_set.batch<float>(batches.indices(k), batches.size(k));
-          ae.zero_grad();
-          const float loss = ae.forward(X, MatF::Zero(2, X.cols()));
-          require_finite_loss(loss, e, k);
-          ae.backward(X);
-          adam.step();
-          progress.batch(k, loss);
-        }
-        progress.epoch(e, "");
-      }
+      Adam<float> adam(ae.parameters(), 1e-3f);
+      TrainOptions t;
+      t.epochs = epochs_2d;
+      t.seed = opt.seed + 3;
+      t.what = "AE 784-400-2";
+      t.progress = &std::cout;
+      train_minibatches(train_set.size(), adam, t, [&](const Minibatch& b) {
+        const MatF X = train_set.batch<float>(b.indices, b.size);
+        const float loss = ae.forward(X, MatF::Zero(2, X.cols()));
+        ae.backward(X);
+        return double(loss);
+      }, no_metrics);
     }
     // Active units against the KL weight on the images (short runs), with and without annealing.
     const std::vector<double> image_betas = opt.quick ? std::vector<double>{1.0} : std::vector<double>{0.5, 1.0, 2.0, 4.0, 8.0};

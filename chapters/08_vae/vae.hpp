@@ -10,13 +10,13 @@
 // A batch is a D x B matrix (one image per column); the batch loss is the mean of l over the B
 // columns. Templated on Scalar: the gradient checks run in double, training in float.
 //
-// Speed: every matrix product is split into a FIXED number of row blocks, one OpenMP task each
-// (parallel_product below), and every elementwise pass works column by column. The partition
+// Speed: the layers are the course's stack (course/nn.hpp): every matrix product is split into a
+// FIXED number of row blocks, and every elementwise pass works column by column. The partition
 // never depends on the thread count, so each number is computed by the same operations in the same
-// order with 1 or 2 threads: training is bitwise reproducible across --threads.
+// order with 1 or 2 threads: training is bitwise reproducible across --threads. The gradient
+// convention is the stack's: backward() accumulates, so zero_grad() (or the optimiser's) comes
+// first in every step.
 #pragma once
-
-#include <omp.h>
 
 #include <cmath>
 #include <numbers>
@@ -27,6 +27,7 @@
 #include "course/nn.hpp"
 #include "course/optim.hpp"
 #include "course/rng.hpp"
+#include "course/train.hpp"
 #include "course/types.hpp"
 
 namespace course::ch08 {
@@ -42,56 +43,6 @@ Vec<Scalar> kl_to_standard_normal(const Mat<Scalar>& mu, const Mat<Scalar>& log_
       .colwise()
       .sum()
       .transpose();
-}
-
-// =============================================================================================
-// Thread-count independent matrix products: C = A * B with C split into a fixed set of row blocks.
-// =============================================================================================
-
-// The row blocks of an m-row result: at most 4 blocks of a multiple of 8 rows (SIMD-friendly). Each
-// block packs the right-hand factor again, so fewer blocks waste less; 4 keeps 2 threads busy.
-inline Index row_block(Index m) { return std::max<Index>(8, ((m + 3) / 4 + 7) / 8 * 8); }
-
-// C(rows) = A(rows, :) * B (or += when accumulate), block by block in parallel. `A_rows(r, h)`
-// returns the h rows of A starting at r (an Eigen expression: a block or a transposed block).
-template <class Scalar, class ARows, class BExpr>
-void parallel_product(Mat<Scalar>& C, const ARows& A_rows, const BExpr& B, bool accumulate) {
-  const Index m = C.rows(), block = row_block(m), blocks = (m + block - 1) / block;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index k = 0; k < blocks; ++k) {
-    const Index r = k * block, h = std::min(block, m - r);
-    if (accumulate)
-      C.middleRows(r, h).noalias() += A_rows(r, h) * B;
-    else
-      C.middleRows(r, h).noalias() = A_rows(r, h) * B;
-  }
-}
-
-// Y = W X + b, then the activation (relu when `relu`), in place.
-template <class Scalar>
-void linear_forward(const nn::Linear<Scalar>& layer, const Mat<Scalar>& X, Mat<Scalar>& Y, bool relu) {
-  Y.resize(layer.out(), X.cols());
-  const Index m = Y.rows(), block = row_block(m), blocks = (m + block - 1) / block;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index k = 0; k < blocks; ++k) {
-    const Index r = k * block, h = std::min(block, m - r);
-    auto Yk = Y.middleRows(r, h);
-    Yk.noalias() = layer.W.middleRows(r, h) * X;
-    Yk.colwise() += layer.b.segment(r, h);
-    if (relu) Yk = Yk.cwiseMax(Scalar(0));
-  }
-}
-
-// dW = dY X^T, db = dY 1 (row blocks of dW), and dX = W^T dY unless dX is null. The gradients are
-// written, not accumulated: no zeroing pass is needed.
-template <class Scalar>
-void linear_backward(nn::Linear<Scalar>& layer, const Mat<Scalar>& X, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
-  parallel_product(layer.dW, [&](Index r, Index h) { return dY.middleRows(r, h); }, X.transpose(), false);
-  layer.db = dY.rowwise().sum();
-  if (dX) {
-    dX->resize(layer.in(), dY.cols());
-    parallel_product(*dX, [&](Index r, Index h) { return layer.W.middleCols(r, h).transpose(); }, dY, false);
-  }
 }
 
 // =============================================================================================
@@ -138,7 +89,7 @@ struct Vae {
   // Also leaves dA = dloss/da, ready for backward().
   Scalar forward(const Mat<Scalar>& X, const Mat<Scalar>& eps);
 
-  // Writes the gradient of the last forward()'s batch loss into every parameter's gradient.
+  // Adds the gradient of the last forward()'s batch loss into every parameter's gradient.
   void backward(const Mat<Scalar>& X);
 
   void zero_grad();
@@ -150,14 +101,14 @@ struct Vae {
 
 template <class Scalar>
 void Vae<Scalar>::encode(const Mat<Scalar>& X) {
-  linear_forward(enc1, X, H1, true);
-  linear_forward(enc2, H1, E, false);
+  nn::linear_forward(enc1, X, H1, nn::Activation::ReLU);
+  nn::linear_forward(enc2, H1, E);
 }
 
 template <class Scalar>
 void Vae<Scalar>::decode(const Mat<Scalar>& Zin) {
-  linear_forward(dec1, Zin, H3, true);
-  linear_forward(dec2, H3, A, false);
+  nn::linear_forward(dec1, Zin, H3, nn::Activation::ReLU);
+  nn::linear_forward(dec2, H3, A);
 }
 
 template <class Scalar>
@@ -180,23 +131,21 @@ Scalar Vae<Scalar>::forward(const Mat<Scalar>& X, const Mat<Scalar>& eps) {
   const Scalar inv_B = Scalar(1) / Scalar(B);
   if (config.likelihood == Likelihood::Bernoulli) {
     // -log p(x|z) = sum_i softplus(a_i) - x_i a_i;  d/da = sigmoid(a) - x   (8.3)
-#pragma omp parallel for schedule(static)
-    for (Index j = 0; j < B; ++j) {
+    nn::for_columns(B, [&](Index j) {
       const auto a = A.col(j).array();
       const auto x = X.col(j).array();
       const Eigen::Array<Scalar, Eigen::Dynamic, 1> e = (-a.abs()).exp();
       reconstruction(j) = (a.cwiseMax(Scalar(0)) + e.log1p() - x * a).sum();
       dA.col(j).array() = ((a >= Scalar(0)).select(Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e)) - x) * inv_B;
-    }
+    });
   } else {
     // -log p(x|z) = 1/2 sum_i [ (x_i - a_i)^2 / s2 + log s2 + log 2 pi ];  d/da = (a - x) / s2
     const Scalar inv_s2 = std::exp(-log_noise_var);
     const Scalar constant = Scalar(0.5) * Scalar(X.rows()) * (log_noise_var + Scalar(std::log(2 * std::numbers::pi)));
-#pragma omp parallel for schedule(static)
-    for (Index j = 0; j < B; ++j) {
+    nn::for_columns(B, [&](Index j) {
       reconstruction(j) = Scalar(0.5) * inv_s2 * (X.col(j) - A.col(j)).squaredNorm() + constant;
       dA.col(j) = (A.col(j) - X.col(j)) * (inv_s2 * inv_B);
-    }
+    });
   }
   (void)L;
   return (reconstruction.sum() + Scalar(config.beta) * kl.sum()) * inv_B;
@@ -209,11 +158,11 @@ void Vae<Scalar>::backward(const Mat<Scalar>& X) {
   if (config.likelihood == Likelihood::Gaussian && config.learn_noise) {
     // d/d log s2 of (1/B) sum_j 1/2 [ ||x - a||^2 exp(-log s2) + D log s2 ]
     const Scalar sq = (X - A).squaredNorm();
-    d_log_noise_var = Scalar(0.5) * (Scalar(X.rows()) * Scalar(B) - sq * std::exp(-log_noise_var)) * inv_B;
+    d_log_noise_var += Scalar(0.5) * (Scalar(X.rows()) * Scalar(B) - sq * std::exp(-log_noise_var)) * inv_B;
   }
-  linear_backward(dec2, H3, dA, &dH3);
+  nn::linear_backward(dec2, H3, dA, &dH3);
   dH3 = (H3.array() > Scalar(0)).select(dH3, Scalar(0));
-  linear_backward(dec1, Z, dH3, &dZ);
+  nn::linear_backward(dec1, Z, dH3, &dZ);
   // Through z = mu + exp(lv / 2) eps, plus beta times the KL's own gradient (8.4):
   //   dl/dmu = dl/dz + beta mu,   dl/dlv = dl/dz .* eps .* exp(lv / 2) / 2 + beta (exp(lv) - 1) / 2.
   dE.resize(2 * L, B);
@@ -221,9 +170,9 @@ void Vae<Scalar>::backward(const Mat<Scalar>& X) {
   dE.topRows(L) = dZ + (beta * inv_B) * mu();
   dE.bottomRows(L).array() = dZ.array() * Eps.array() * (Scalar(0.5) * lv).exp() * Scalar(0.5) +
                              (Scalar(0.5) * beta * inv_B) * (lv.exp() - Scalar(1));
-  linear_backward(enc2, H1, dE, &dH1);
+  nn::linear_backward(enc2, H1, dE, &dH1);
   dH1 = (H1.array() > Scalar(0)).select(dH1, Scalar(0));
-  linear_backward(enc1, X, dH1, static_cast<Mat<Scalar>*>(nullptr));
+  nn::linear_backward(enc1, X, dH1, static_cast<Mat<Scalar>*>(nullptr));
 }
 
 template <class Scalar>
@@ -273,75 +222,28 @@ extern template struct Vae<long double>;
 // Training helpers
 // =============================================================================================
 
-// One epoch of Adam over `images` in shuffled minibatches; eps for batch k is drawn from
-// Rng(seed, k) so the run is the same for any thread count. `on_batch(k, loss)` sees each loss
-// (course::require_finite_loss goes there). Returns the mean batch loss. `beta_of(k)` may anneal
-// the KL weight within the epoch.
-// Adam exactly as course::Adam and torch.optim.Adam (bias-corrected), but one fused pass over each
-// parameter block split into fixed blocks of 4096 numbers run in parallel: the optimiser step is
-// memory-bound, and one thread cannot stream the 2.6 MB of parameters, moments and gradients
-// fast enough. Elementwise on a fixed partition, so the result does not depend on the thread count.
-template <class Scalar>
-class ParallelAdam {
- public:
-  ParallelAdam(std::vector<Param<Scalar>> params, Scalar lr, Scalar beta1 = Scalar(0.9),
-               Scalar beta2 = Scalar(0.999), Scalar eps = Scalar(1e-8))
-      : params_(std::move(params)), lr_(lr), b1_(beta1), b2_(beta2), eps_(eps) {
-    for (const auto& p : params_) {
-      m_.emplace_back(Vec<Scalar>::Zero(p.size));
-      v_.emplace_back(Vec<Scalar>::Zero(p.size));
-    }
-  }
-  void step() {
-    ++t_;
-    const Scalar c1 = Scalar(1) - Scalar(std::pow(double(b1_), double(t_)));
-    const Scalar c2 = Scalar(1) - Scalar(std::pow(double(b2_), double(t_)));
-    const Scalar step = lr_ / c1, inv_sqrt_c2 = Scalar(1) / std::sqrt(c2);
-    const Scalar b1 = b1_, b2 = b2_, a1 = Scalar(1) - b1_, a2 = Scalar(1) - b2_, eps = eps_;
-    for (std::size_t k = 0; k < params_.size(); ++k) {
-      Scalar* theta = params_[k].value;
-      const Scalar* g = params_[k].grad;
-      Scalar* m = m_[k].data();
-      Scalar* v = v_[k].data();
-      const Index n = params_[k].size, block = 4096, blocks = (n + block - 1) / block;
-#pragma omp parallel for schedule(static) if (blocks > 1)
-      for (Index b = 0; b < blocks; ++b) {
-        const Index end = std::min(n, (b + 1) * block);
-        for (Index i = b * block; i < end; ++i) {
-          m[i] = b1 * m[i] + a1 * g[i];
-          v[i] = b2 * v[i] + a2 * g[i] * g[i];
-          theta[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-        }
-      }
-    }
-  }
-  long steps() const { return t_; }
-
- private:
-  std::vector<Param<Scalar>> params_;
-  std::vector<Vec<Scalar>> m_, v_;
-  Scalar lr_, b1_, b2_, eps_;
-  long t_ = 0;
-};
-
+// One epoch of Adam over `images` in shuffled minibatches: course::train_minibatches with
+// seed `seed`, so batch k's eps is drawn from Rng(seed, k) and the run is the same for any thread
+// count. `on_batch(k, loss)` sees each loss after the forward pass (a caller may change the KL
+// weight for the next batch there). Returns the mean batch loss.
 template <class Scalar, class Images, class OnBatch>
-double train_epoch(Vae<Scalar>& vae, ParallelAdam<Scalar>& adam, const Images& images, Index batch_size,
+double train_epoch(Vae<Scalar>& vae, Adam<Scalar>& adam, const Images& images, Index batch_size,
                    std::uint64_t seed, OnBatch on_batch) {
-  Rng shuffle_rng(seed, 0xABCD);
-  const Minibatches batches(images.size(), batch_size, shuffle_rng);
-  double total = 0;
+  TrainOptions opt;
+  opt.batch = batch_size;
+  opt.seed = seed;
+  opt.what = "VAE";
   Mat<Scalar> X;
-  for (Index k = 0; k < batches.count(); ++k) {
-    X = images.template batch<Scalar>(batches.indices(k), batches.size(k));
-    Rng rng(seed, std::uint64_t(k));
+  const TrainLog log = train_minibatches(images.size(), adam, opt, [&](const Minibatch& b) {
+    X = images.template batch<Scalar>(b.indices, b.size);
+    Rng rng = b.rng();
     const Mat<Scalar> eps = rng.normal_matrix<Scalar>(vae.latent(), X.cols());
     const Scalar loss = vae.forward(X, eps);
-    on_batch(k, double(loss));
+    on_batch(b.index, double(loss));
     vae.backward(X);
-    adam.step();
-    total += double(loss);
-  }
-  return total / double(batches.count());
+    return double(loss);
+  }, no_metrics);
+  return log.epoch_loss.front();
 }
 
 // The mean over images of the ELBO estimated with one sample of z each (nats per image; beta is

@@ -17,7 +17,7 @@ ch08::VaeConfig beta_vae_config(Index dim, const TrainConfig& c, double beta) {
 Vae<float> train_beta_vae(const ImageSet& train, double beta, const TrainConfig& c, std::ostream& os) {
   Rng init(c.seed);
   Vae<float> vae(beta_vae_config(train.dim(), c, beta), init);
-  ch08::ParallelAdam<float> adam(vae.parameters(), c.lr);
+  Adam<float> adam(vae.parameters(), c.lr);
   std::ostringstream what;
   what << "beta = " << beta;
   Progress progress(os, what.str(), c.epochs, (train.size() + c.batch - 1) / c.batch);

@@ -3,7 +3,7 @@
 //
 // The model is chapter 8's VAE (chapters/08_vae/vae.hpp), whose config already carries the KL
 // weight beta: its loss is (1/B) sum_b [ -log p(x_b|z_b) + beta KL_b ] (eq. 9.1), trained here with
-// chapter 8's train_epoch and ParallelAdam (float, thread-count independent), with the sizes of
+// chapter 8's train_epoch and course::Adam (float, thread-count independent), with the sizes of
 // TrainConfig (784-hidden-latent, Bernoulli decoder).
 #pragma once
 

@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(vae_training_is_bitwise_independent_of_the_thread_count) {
     c.hidden = 30;
     c.latent = 4;
     Vae<float> v(c, init);
-    ParallelAdam<float> adam(v.parameters(), 1e-3f);
+    Adam<float> adam(v.parameters(), 1e-3f);
     Rng rng(6);
     for (int step = 0; step < 5; ++step) {
       const MatF X = rng.uniform_matrix<float>(40, 16, 0.0, 1.0), eps = rng.normal_matrix<float>(4, 16);

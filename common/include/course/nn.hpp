@@ -1,17 +1,173 @@
-// Neural-network layers as forward/backward pairs, templated on Scalar (double in checks, float in
-// training). A batch is a matrix with one sample per column; shapes are given as rows x cols.
-// Losses are summed over the dimensions of a sample and averaged over the batch.
+// The course's layer stack: dense layers, activations and losses as forward/backward pairs, in the
+// style of llm.c (shapes and formula in a comment above each pair), templated on Scalar (double in
+// the checks, float in training). Convolutions are in course/conv.hpp, the composition of layers
+// in course/sequential.hpp, Adam in course/optim.hpp, the training loop in course/train.hpp.
+//
+// Layout. A batch is a matrix with one sample per column; shapes are given as rows x cols, B is
+// the batch size. An image sample is C x H x W stored in one column (channel-major, then rows,
+// then columns), so a convolution's output feeds a Linear layer with no reshaping.
+//
+// THE GRADIENT CONVENTION (every layer of the stack follows it):
+//   backward(...) ADDS dL/dtheta into the layer's gradient buffers (dW += ..., db += ...), and
+//   WRITES dL/dX (the input gradient) into the output argument it is given.
+//   So the gradients of a step are zeroed once (optimiser.zero_grad(), or the composition's
+//   zero_grad()) before the step's forward/backward, and a parameter used twice in one step (a
+//   tied weight, two passes through one layer) gets the sum of both contributions.
+//
+// Speed and reproducibility. Every matrix product goes through partitioned_product: the result is
+// cut into a FIXED set of row blocks (row_block: never derived from the thread count), each block
+// one single-threaded Eigen product, the blocks run by course::parallel::for_blocks. Each number is
+// therefore computed by the same operations in the same order with 1 or N threads, and training
+// is bitwise reproducible across --threads.
+//
+// Public names (stable): row_block, row_blocks, for_row_blocks, for_columns, partitioned_product, Linear, linear_forward, linear_backward,
+// Activation (+ parse_activation, to_string), sigmoid, softplus, leaky_relu_slope,
+// activation_forward, activation_backward, ActivationLayer, mse_loss, mse_backward,
+// bce_with_logits_loss, bce_with_logits_backward.
 #pragma once
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "course/optim.hpp"
+#include "course/parallel.hpp"
 #include "course/rng.hpp"
 #include "course/types.hpp"
 
 namespace course::nn {
+
+// =============================================================================================
+// The fixed partition of every product
+// =============================================================================================
+
+// The row blocks of an m-row result: at most 4 blocks of a multiple of 8 rows (SIMD-friendly). Each
+// block packs the right-hand factor again, so fewer blocks waste less; 4 keep 2 threads busy under
+// a dynamic schedule. A function of m alone: the partition never depends on the thread count.
+inline Index row_block(Index m) { return std::max<Index>(8, ((m + 3) / 4 + 7) / 8 * 8); }
+inline Index row_blocks(Index m) { return m == 0 ? 0 : (m + row_block(m) - 1) / row_block(m); }
+
+// Runs f(k) for the row blocks k of an m-row result, f(r, h) getting the first row r and the
+// height h of its block. Eigen's own GEMM threading is off for the duration: it would choose its
+// cache blocking from the thread count, and the bits would follow --threads.
+template <class F>
+void for_row_blocks(Index m, F&& f) {
+  const Index block = row_block(m), blocks = row_blocks(m);
+  std::optional<SingleThreadedEigen> one_thread;
+  if (!omp_in_parallel() && Eigen::nbThreads() > 1) one_thread.emplace();
+  parallel::for_blocks(blocks, [&](Index k) {
+    const Index r = k * block;
+    f(r, std::min(block, m - r));
+  });
+}
+
+// Runs f(j) for every column j in [0, n), in fixed blocks of column_block columns: for elementwise
+// passes over a batch (a loss and its gradient, column by column).
+inline constexpr Index column_block = 16;
+template <class F>
+void for_columns(Index n, F&& f) {
+  parallel::for_blocks((n + column_block - 1) / column_block, [&](Index k) {
+    for (Index j = k * column_block, end = std::min(n, (k + 1) * column_block); j < end; ++j) f(j);
+  });
+}
+
+// C = A B (or C += A B when `accumulate`), C already sized m x n. `A_rows(r, h)` returns the h rows
+// of A starting at r (an Eigen expression: a block, or a block of a transpose).
+template <class Scalar, class ARows, class BExpr>
+void partitioned_product(Mat<Scalar>& C, const ARows& A_rows, const BExpr& B, bool accumulate) {
+  for_row_blocks(C.rows(), [&](Index r, Index h) {
+    if (accumulate)
+      C.middleRows(r, h).noalias() += A_rows(r, h) * B;
+    else
+      C.middleRows(r, h).noalias() = A_rows(r, h) * B;
+  });
+}
+
+// =============================================================================================
+// Activations: H = f(Z) elementwise; backward takes Z, H and dH, returns dZ.
+// =============================================================================================
+//   identity  f(z) = z                      f' = 1
+//   relu      f(z) = max(z, 0)              f' = [z > 0]
+//   leaky     f(z) = z > 0 ? z : 0.2 z      f' = z > 0 ? 1 : 0.2   (slope 0.2, as DCGAN)
+//   sigmoid   f(z) = 1 / (1 + e^-z)         f' = h (1 - h)
+//   tanh      f(z) = tanh z                 f' = 1 - h^2
+//   softplus  f(z) = log(1 + e^z)           f' = sigmoid(z)
+enum class Activation { Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus };
+inline constexpr double leaky_relu_slope = 0.2;
+
+// "identity" (or "linear"), "relu", "leaky_relu", "sigmoid", "tanh", "softplus"; InputError otherwise.
+Activation parse_activation(const std::string& name);
+std::string to_string(Activation a);
+
+// Numerically stable logistic function 1 / (1 + exp(-z)).
+template <class Scalar>
+Scalar sigmoid(Scalar z) {
+  if (z >= 0) return Scalar(1) / (Scalar(1) + std::exp(-z));
+  const Scalar e = std::exp(z);
+  return e / (Scalar(1) + e);
+}
+// Numerically stable log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)).
+template <class Scalar>
+Scalar softplus(Scalar z) {
+  return std::max(z, Scalar(0)) + std::log1p(std::exp(-std::abs(z)));
+}
+
+// Z: n x B -> H = f(Z): n x B.
+template <class Scalar>
+Mat<Scalar> activation_forward(Activation a, const Mat<Scalar>& Z) {
+  const Scalar slope = Scalar(leaky_relu_slope);
+  switch (a) {
+    case Activation::ReLU: return Z.cwiseMax(Scalar(0));
+    case Activation::LeakyReLU: return (Z.array() > Scalar(0)).select(Z, slope * Z);
+    case Activation::Sigmoid: return Z.unaryExpr([](Scalar z) { return sigmoid(z); });
+    case Activation::Tanh: return Z.array().tanh().matrix();
+    case Activation::Softplus: return Z.unaryExpr([](Scalar z) { return softplus(z); });
+    case Activation::Identity: break;
+  }
+  return Z;
+}
+
+// Z, H = f(Z), dH = dL/dH: n x B -> dZ = f'(Z) .* dH: n x B. H is passed so that sigmoid and tanh
+// need not recompute it (their derivatives are functions of the output).
+template <class Scalar>
+Mat<Scalar> activation_backward(Activation a, const Mat<Scalar>& Z, const Mat<Scalar>& H,
+                                const Mat<Scalar>& dH) {
+  const Scalar slope = Scalar(leaky_relu_slope);
+  switch (a) {
+    case Activation::ReLU: return (Z.array() > Scalar(0)).select(dH, Scalar(0));
+    case Activation::LeakyReLU: return (Z.array() > Scalar(0)).select(dH, slope * dH);
+    case Activation::Sigmoid: return (dH.array() * H.array() * (Scalar(1) - H.array())).matrix();
+    case Activation::Tanh: return (dH.array() * (Scalar(1) - H.array().square())).matrix();
+    case Activation::Softplus:
+      return (dH.array() * Z.array().unaryExpr([](Scalar z) { return sigmoid(z); })).matrix();
+    case Activation::Identity: break;
+  }
+  return dH;
+}
+
+// An activation as a layer of a composition (course/sequential.hpp): n inputs, n outputs, no
+// parameters.
+template <class Scalar>
+struct ActivationLayer {
+  Activation f = Activation::Identity;
+  Index n = 0;
+
+  Index in_size() const { return n; }
+  Index out_size() const { return n; }
+  std::string describe() const { return to_string(f); }
+  // X: n x B -> Y = f(X).
+  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) { Y = activation_forward(f, X); }
+  // dX = f'(X) .* dY (no parameters, nothing accumulated).
+  void backward(const Mat<Scalar>& X, const Mat<Scalar>& Y, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
+    if (dX) *dX = activation_backward(f, X, Y, dY);
+  }
+  void collect(std::vector<Param<Scalar>>&, const std::string&) {}
+  void zero_grad() {}
+};
 
 // =============================================================================================
 // Linear: Y = W X + b
@@ -21,7 +177,7 @@ struct Linear {
   Mat<Scalar> W;   // out x in
   Vec<Scalar> b;   // out
   Mat<Scalar> dW;  // out x in, accumulated by backward
-  Vec<Scalar> db;  // out
+  Vec<Scalar> db;  // out, accumulated by backward
 
   Linear() = default;
   // PyTorch's default initialisation: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
@@ -33,66 +189,79 @@ struct Linear {
   }
   Index in() const { return W.cols(); }
   Index out() const { return W.rows(); }
+  Index in_size() const { return in(); }
+  Index out_size() const { return out(); }
+  std::string describe() const { return "linear " + std::to_string(in()) + " -> " + std::to_string(out()); }
 
-  // X: in x B  ->  Y: out x B.
-  Mat<Scalar> forward(const Mat<Scalar>& X) const { return (W * X).colwise() + b; }
-
-  // X: in x B, dY = dL/dY: out x B. Accumulates dW += dY X^T, db += dY 1; returns dX = W^T dY.
+  // X: in x B -> Y: out x B (resized), Y = W X + b. See linear_forward.
+  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) const;
+  Mat<Scalar> forward(const Mat<Scalar>& X) const {
+    Mat<Scalar> Y;
+    forward(X, Y);
+    return Y;
+  }
+  // Accumulates dW += dY X^T, db += dY 1 and writes dX = W^T dY (when dX is not null).
+  void backward(const Mat<Scalar>& X, const Mat<Scalar>& dY, Mat<Scalar>* dX);
+  // The same, returning dX.
   Mat<Scalar> backward(const Mat<Scalar>& X, const Mat<Scalar>& dY) {
-    dW.noalias() += dY * X.transpose();
-    db += dY.rowwise().sum();
-    return W.transpose() * dY;
+    Mat<Scalar> dX;
+    backward(X, dY, &dX);
+    return dX;
+  }
+  // The composition's signature (Y is not needed).
+  void backward(const Mat<Scalar>& X, const Mat<Scalar>&, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
+    backward(X, dY, dX);
   }
   void zero_grad() {
     dW.setZero(W.rows(), W.cols());
     db.setZero(b.size());
   }
-  // The parameters and their gradients, for an optimiser.
+  // The parameters and their gradients, for an optimiser: name.W and name.b.
   void collect(std::vector<Param<Scalar>>& params, const std::string& name) {
+    if (dW.rows() != W.rows() || dW.cols() != W.cols() || db.size() != b.size()) zero_grad();
     params.push_back({W.data(), dW.data(), W.size(), name + ".W"});
     params.push_back({b.data(), db.data(), b.size(), name + ".b"});
   }
 };
 
-// =============================================================================================
-// Activations: H = f(Z) elementwise; backward takes Z (or H) and dH, returns dZ.
-// =============================================================================================
-enum class Activation { Identity, ReLU, Sigmoid, Tanh };
-
-Activation parse_activation(const std::string& name);  // "identity", "relu", "sigmoid", "tanh"
-std::string to_string(Activation a);
-
-// Numerically stable logistic function 1 / (1 + exp(-z)).
+// X: in x B -> Y: out x B,   Y = f(W X + b)   (f = identity unless given; f is applied in the same
+// pass, block by block, as chapter 8's relu layers do).
 template <class Scalar>
-Scalar sigmoid(Scalar z) {
-  if (z >= 0) return Scalar(1) / (Scalar(1) + std::exp(-z));
-  const Scalar e = std::exp(z);
-  return e / (Scalar(1) + e);
+void linear_forward(const Linear<Scalar>& layer, const Mat<Scalar>& X, Mat<Scalar>& Y,
+                    Activation f = Activation::Identity) {
+  Y.resize(layer.out(), X.cols());
+  for_row_blocks(Y.rows(), [&](Index r, Index h) {
+    auto Yk = Y.middleRows(r, h);
+    Yk.noalias() = layer.W.middleRows(r, h) * X;
+    Yk.colwise() += layer.b.segment(r, h);
+    if (f == Activation::ReLU) Yk = Yk.cwiseMax(Scalar(0));
+    else if (f != Activation::Identity) Yk = activation_forward<Scalar>(f, Mat<Scalar>(Yk));
+  });
+}
+
+// X: in x B, dY = dL/dY: out x B (the gradient at W X + b, i.e. after any activation's backward).
+//   dW += dY X^T   (row blocks of dW),   db += dY 1,   dX = W^T dY (row blocks of dX; skipped when
+//   dX is null, as for a first layer).
+template <class Scalar>
+void linear_backward(Linear<Scalar>& layer, const Mat<Scalar>& X, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
+  if (layer.dW.rows() != layer.W.rows() || layer.dW.cols() != layer.W.cols()) layer.zero_grad();
+  for_row_blocks(layer.out(), [&](Index r, Index h) {
+    layer.dW.middleRows(r, h).noalias() += dY.middleRows(r, h) * X.transpose();
+    layer.db.segment(r, h) += dY.middleRows(r, h).rowwise().sum();
+  });
+  if (dX) {
+    dX->resize(layer.in(), dY.cols());
+    partitioned_product(*dX, [&](Index r, Index h) { return layer.W.middleCols(r, h).transpose(); }, dY, false);
+  }
 }
 
 template <class Scalar>
-Mat<Scalar> activation_forward(Activation a, const Mat<Scalar>& Z) {
-  switch (a) {
-    case Activation::ReLU: return Z.cwiseMax(Scalar(0));
-    case Activation::Sigmoid: return Z.unaryExpr([](Scalar z) { return sigmoid(z); });
-    case Activation::Tanh: return Z.array().tanh().matrix();
-    case Activation::Identity: break;
-  }
-  return Z;
+void Linear<Scalar>::forward(const Mat<Scalar>& X, Mat<Scalar>& Y) const {
+  linear_forward(*this, X, Y);
 }
-
-// dZ = f'(Z) .* dH, where H = f(Z) is passed too so sigmoid and tanh need not recompute it:
-// relu' = [Z > 0], sigmoid' = H (1 - H), tanh' = 1 - H^2.
 template <class Scalar>
-Mat<Scalar> activation_backward(Activation a, const Mat<Scalar>& Z, const Mat<Scalar>& H,
-                                const Mat<Scalar>& dH) {
-  switch (a) {
-    case Activation::ReLU: return (Z.array() > Scalar(0)).select(dH, Scalar(0));
-    case Activation::Sigmoid: return (dH.array() * H.array() * (Scalar(1) - H.array())).matrix();
-    case Activation::Tanh: return (dH.array() * (Scalar(1) - H.array().square())).matrix();
-    case Activation::Identity: break;
-  }
-  return dH;
+void Linear<Scalar>::backward(const Mat<Scalar>& X, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
+  linear_backward(*this, X, dY, dX);
 }
 
 // =============================================================================================

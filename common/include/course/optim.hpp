@@ -1,11 +1,15 @@
 // Optimisers over a list of parameter blocks (pointer, gradient, size), so any dense Eigen
-// matrix or vector can be trained: layers push their blocks with Linear::collect().
+// matrix or vector can be trained: layers push their blocks with collect(), a composition returns
+// them all from parameters().
+//
+// Public names (stable): Param, zero_grad, Sgd, Adam, adam_chunk.
 #pragma once
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "course/parallel.hpp"
 #include "course/types.hpp"
 
 namespace course {
@@ -49,40 +53,69 @@ class Sgd {
   Scalar lr_, momentum_;
 };
 
-// Adam (Kingma & Ba 2015), with bias correction, as torch.optim.Adam:
-//   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-//   theta <- theta - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+// Adam (Kingma & Ba 2015) with bias correction, the update of torch.optim.Adam: at step t,
+//   m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2;
+//   theta <- theta - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+// One fused pass over parameters, moments and gradients, cut into fixed chunks of adam_chunk
+// numbers (a parameter block's tail is a shorter chunk) run by parallel::for_blocks: the step is
+// memory-bound and one thread cannot stream a few MB of parameters, moments and gradients fast
+// enough. Elementwise, so the result does not depend on the thread count. zero_grad() zeroes the
+// gradients on the same chunks. tests/common/test_optim.cpp compares it step by step with the
+// textbook update.
+inline constexpr Index adam_chunk = 4096;
+
 template <class Scalar>
 class Adam {
  public:
   Adam(std::vector<Param<Scalar>> params, Scalar lr, Scalar beta1 = Scalar(0.9),
        Scalar beta2 = Scalar(0.999), Scalar eps = Scalar(1e-8))
       : params_(std::move(params)), lr_(lr), b1_(beta1), b2_(beta2), eps_(eps) {
-    for (const auto& p : params_) {
-      m_.emplace_back(Eigen::Array<Scalar, Eigen::Dynamic, 1>::Zero(p.size));
-      v_.emplace_back(Eigen::Array<Scalar, Eigen::Dynamic, 1>::Zero(p.size));
+    for (std::size_t k = 0; k < params_.size(); ++k) {
+      m_.emplace_back(Vec<Scalar>::Zero(params_[k].size));
+      v_.emplace_back(Vec<Scalar>::Zero(params_[k].size));
+      for (Index begin = 0; begin < params_[k].size; begin += adam_chunk)
+        chunks_.push_back({k, begin, std::min(params_[k].size, begin + adam_chunk)});
     }
   }
+
   void step() {
     ++t_;
     const Scalar c1 = Scalar(1) - Scalar(std::pow(double(b1_), double(t_)));
     const Scalar c2 = Scalar(1) - Scalar(std::pow(double(b2_), double(t_)));
-    const Scalar step = lr_ / c1;
-    const Scalar inv_sqrt_c2 = Scalar(1) / std::sqrt(c2);
-    for (std::size_t k = 0; k < params_.size(); ++k) {
-      auto g = params_[k].g();
-      m_[k] = b1_ * m_[k] + (Scalar(1) - b1_) * g;
-      v_[k] = b2_ * v_[k] + (Scalar(1) - b2_) * g.square();
-      params_[k].v() -= step * m_[k] / (v_[k].sqrt() * inv_sqrt_c2 + eps_);
-    }
+    const Scalar step = lr_ / c1, inv_sqrt_c2 = Scalar(1) / std::sqrt(c2);
+    const Scalar b1 = b1_, b2 = b2_, a1 = Scalar(1) - b1_, a2 = Scalar(1) - b2_, eps = eps_;
+    parallel::for_blocks(Index(chunks_.size()), [&](Index c) {
+      const Chunk& chunk = chunks_[std::size_t(c)];
+      Scalar* theta = params_[chunk.param].value;
+      const Scalar* g = params_[chunk.param].grad;
+      Scalar* m = m_[chunk.param].data();
+      Scalar* v = v_[chunk.param].data();
+      for (Index i = chunk.begin; i < chunk.end; ++i) {
+        m[i] = b1 * m[i] + a1 * g[i];
+        v[i] = b2 * v[i] + a2 * g[i] * g[i];
+        theta[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
+      }
+    });
   }
-  void zero_grad() { course::zero_grad(params_); }
+  void zero_grad() {
+    parallel::for_blocks(Index(chunks_.size()), [&](Index c) {
+      const Chunk& chunk = chunks_[std::size_t(c)];
+      std::fill(params_[chunk.param].grad + chunk.begin, params_[chunk.param].grad + chunk.end, Scalar(0));
+    });
+  }
   void set_lr(Scalar lr) { lr_ = lr; }
+  Scalar lr() const { return lr_; }
   long steps() const { return t_; }
+  const std::vector<Param<Scalar>>& params() const { return params_; }
 
  private:
+  struct Chunk {
+    std::size_t param;
+    Index begin, end;
+  };
   std::vector<Param<Scalar>> params_;
-  std::vector<Eigen::Array<Scalar, Eigen::Dynamic, 1>> m_, v_;
+  std::vector<Vec<Scalar>> m_, v_;
+  std::vector<Chunk> chunks_;
   Scalar lr_, b1_, b2_, eps_;
   long t_ = 0;
 };
