@@ -16,6 +16,7 @@ set(course_pch_headers
     "${PROJECT_SOURCE_DIR}/common/include/course/check.hpp"
     "${PROJECT_SOURCE_DIR}/common/include/course/nn.hpp"
     "${PROJECT_SOURCE_DIR}/common/include/course/sequential.hpp"
+    "${PROJECT_SOURCE_DIR}/common/include/course/conv.hpp"
     "${PROJECT_SOURCE_DIR}/common/include/course/data.hpp"
     "${PROJECT_SOURCE_DIR}/common/include/course/error.hpp")
 

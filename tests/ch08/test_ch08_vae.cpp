@@ -216,7 +216,7 @@ BOOST_AUTO_TEST_CASE(parallel_adam_takes_the_textbook_adam_steps) {
 BOOST_AUTO_TEST_CASE(vae_training_is_bitwise_independent_of_the_thread_count) {
   // Not an equation: the performance design (fixed row blocks) promises the same bits.
   auto run = [](int threads) {
-    omp_set_num_threads(threads);
+    set_threads(threads);  // for_blocks' threads (course/parallel.hpp)
     Rng init(5);
     VaeConfig c;
     c.input = 40;
@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(vae_training_is_bitwise_independent_of_the_thread_count) {
     return v;
   };
   const Vae<float> a = run(1), b = run(2);
-  omp_set_num_threads(2);
+  set_threads(0);
   BOOST_TEST((a.enc1.W.array() == b.enc1.W.array()).all());
   BOOST_TEST((a.dec2.W.array() == b.dec2.W.array()).all());
   BOOST_TEST((a.enc2.b.array() == b.enc2.b.array()).all());

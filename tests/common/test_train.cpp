@@ -18,7 +18,7 @@ namespace {
 // random samples with Adam, fresh corruption from each batch's stream. Every layer has more than
 // one row block (or is small), so 2 threads really split the products.
 std::vector<MatF> train_small_autoencoder(int threads) {
-  omp_set_num_threads(threads);
+  set_threads(threads);  // for_blocks' threads (course/parallel.hpp)
   Rng init(31);
   Sequential<float> net;
   net.add(Linear<float>(40, 32, init));
@@ -48,7 +48,7 @@ std::vector<MatF> train_small_autoencoder(int threads) {
     out.push_back(net.at<Linear<float>>(l).W);
     out.push_back(net.at<Linear<float>>(l).b);
   }
-  omp_set_num_threads(2);
+  set_threads(0);
   return out;
 }
 

@@ -26,8 +26,6 @@
 // bce_with_logits_loss, bce_with_logits_backward.
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -52,13 +50,11 @@ inline Index row_block(Index m) { return std::max<Index>(8, ((m + 3) / 4 + 7) / 
 inline Index row_blocks(Index m) { return m == 0 ? 0 : (m + row_block(m) - 1) / row_block(m); }
 
 // Runs f(k) for the row blocks k of an m-row result, f(r, h) getting the first row r and the
-// height h of its block. Eigen's own GEMM threading is off for the duration: it would choose its
-// cache blocking from the thread count, and the bits would follow --threads.
+// height h of its block. (Eigen's own GEMM threading stays off, course::set_threads sees to it: it
+// would choose its cache blocking from the thread count, and the bits would follow --threads.)
 template <class F>
 void for_row_blocks(Index m, F&& f) {
   const Index block = row_block(m), blocks = row_blocks(m);
-  std::optional<SingleThreadedEigen> one_thread;
-  if (!omp_in_parallel() && Eigen::nbThreads() > 1) one_thread.emplace();
   parallel::for_blocks(blocks, [&](Index k) {
     const Index r = k * block;
     f(r, std::min(block, m - r));

@@ -71,7 +71,6 @@ TrainLog train_minibatches(Index n, const TrainOptions& opt, Step&& step, AfterE
   const Index batches = (n + opt.batch - 1) / opt.batch;
   std::unique_ptr<Progress> bar;
   if (opt.progress) bar = std::make_unique<Progress>(*opt.progress, opt.what, opt.epochs, long(batches));
-  const SingleThreadedEigen single_threaded;  // minibatch products are partitioned (course/nn.hpp)
   TrainLog log;
   Stopwatch clock;
   for (int e = 0; e < opt.epochs; ++e) {
