@@ -180,38 +180,8 @@ BOOST_AUTO_TEST_CASE(eq_8_8_directions_below_the_noise_collapse) {
   }
 }
 
-// ParallelAdam trains every VAE of chapters 8 and 9; the thread-count test below cannot see a wrong
-// factor in it. Here it is compared with the textbook update written out (Kingma & Ba 2015, with
-// bias correction) over 30 steps of random gradients, 10,000 parameters (three parallel blocks).
-// Rejects the update without bias correction.
-BOOST_AUTO_TEST_CASE(parallel_adam_takes_the_textbook_adam_steps) {
-  const Index n = 10000;
-  const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  Rng rng(81);
-  VecD w = rng.normal_matrix<double>(n, 1), g(n);
-  const VecD w0 = w;
-  ParallelAdam<double> adam({{w.data(), g.data(), n, "w"}}, lr, b1, b2, eps);
-  auto textbook = [&](bool bias_correction) {
-    Rng grads(82);
-    VecD x = w0, m = VecD::Zero(n), v = VecD::Zero(n);
-    for (int t = 1; t <= 30; ++t) {
-      const VecD gt = grads.normal_matrix<double>(n, 1);
-      m = b1 * m + (1 - b1) * gt;
-      v = b2 * v + (1 - b2) * gt.cwiseAbs2();
-      const VecD m_hat = bias_correction ? VecD(m / (1 - std::pow(b1, t))) : m;
-      const VecD v_hat = bias_correction ? VecD(v / (1 - std::pow(b2, t))) : v;
-      x -= (lr * m_hat.array() / (v_hat.array().sqrt() + eps)).matrix();
-    }
-    return x;
-  };
-  Rng grads(82);
-  for (int t = 1; t <= 30; ++t) {
-    g = grads.normal_matrix<double>(n, 1);
-    adam.step();
-  }
-  COURSE_CHECK(check_identity("Adam", "ParallelAdam = textbook Adam after 30 steps", MatD(textbook(true)), MatD(w), 1e-12));
-  COURSE_CHECK_REJECTS(check_identity("Adam", "", MatD(textbook(false)), MatD(w), 1e-12), "Adam without bias correction");
-}
+// The VAEs of chapters 8 and 9 train with the course's Adam: tests/common/test_optim.cpp compares
+// it step by step with the textbook update and rejects it without bias correction.
 
 BOOST_AUTO_TEST_CASE(vae_training_is_bitwise_independent_of_the_thread_count) {
   // Not an equation: the performance design (fixed row blocks) promises the same bits.
