@@ -21,6 +21,10 @@ function(course_compile_options target)
   if(COURSE_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()
+  # std::sqrt (and friends) need not set errno: with errno, GCC cannot vectorise a loop that calls
+  # them (each call keeps a scalar branch to sqrtf). Adam's update, sqrt per parameter, was 30% of
+  # a VAE epoch (0.52 s of 1.8 s) before this flag and 0.12 s with it. Nothing here reads errno.
+  target_compile_options(${target} PRIVATE -fno-math-errno)
   if(COURSE_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)

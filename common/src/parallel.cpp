@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -63,6 +64,10 @@ long spin_ns_from_environment() {
   return 50 * 1000;
 }
 
+// The time a caller runs jobs alone after a stall: doubled on each stall in a row, from 1 ms up
+// to 64 ms, an eighth forgiven by each clean parallel job.
+constexpr Clock::duration kSoloMin = std::chrono::milliseconds(1), kSoloMax = std::chrono::milliseconds(64);
+
 thread_local bool t_inside_block = false;
 
 struct Pool {
@@ -82,6 +87,11 @@ struct Pool {
 
   std::mutex caller_mutex;                  // one job at a time
   int spawned = 0;                          // workers started (guarded by caller_mutex)
+  // After a stall (see run_blocks), jobs run on the caller alone until solo_until (guarded by
+  // caller_mutex, read without it: a stale read only decides inline vs pool for one job).
+  Clock::duration solo_backoff{0};
+  Clock::time_point solo_until{};
+  long stalls = 0;
   const long spin_ns = spin_ns_from_environment();
 };
 
@@ -181,7 +191,8 @@ bool inside_block() { return t_inside_block; }
 void run_blocks(Index blocks, BlockFn fn, void* context) {
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.caller_mutex, std::try_to_lock);
-  if (!lock.owns_lock() || blocks > Index(std::numeric_limits<std::int32_t>::max())) {
+  if (!lock.owns_lock() || blocks > Index(std::numeric_limits<std::int32_t>::max()) ||
+      (p.solo_backoff.count() > 0 && Clock::now() < p.solo_until)) {
     // Another thread of the program is running a job (or the job is absurdly large): run inline.
     std::exception_ptr first;
     t_inside_block = true;
@@ -211,7 +222,9 @@ void run_blocks(Index blocks, BlockFn fn, void* context) {
     if (p.sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&p.gen);
 
     t_inside_block = true;
-    for (Index k; (k = claim_block(p, g)) >= 0;) {
+    const auto t0 = Clock::now();
+    Index mine = 0;
+    for (Index k; (k = claim_block(p, g)) >= 0; ++mine) {
       run_one(p, fn, context, k);
       p.done.fetch_add(1, std::memory_order_seq_cst);
     }
@@ -220,7 +233,9 @@ void run_blocks(Index blocks, BlockFn fn, void* context) {
     // Every block is claimed; wait for the ones workers are still running.
     const auto total = std::uint32_t(blocks);
     std::uint32_t d = p.done.load(std::memory_order_acquire);
-    if (d < total) {
+    if (d >= total) {
+      p.solo_backoff -= p.solo_backoff / 8;  // a clean parallel job: forgive an eighth
+    } else {
       const auto start = Clock::now();
       for (unsigned i = 1; (d = p.done.load(std::memory_order_acquire)) < total; ++i) {
         cpu_relax();
@@ -235,6 +250,18 @@ void run_blocks(Index blocks, BlockFn fn, void* context) {
         if (d < total) futex_wait(&p.done, d);
         p.caller_asleep.store(0, std::memory_order_seq_cst);
         d = p.done.load(std::memory_order_acquire);
+      }
+      // A healthy job ends within about one block of the caller running out of blocks. A much
+      // longer wait means the worker holding a block was descheduled (another program has its
+      // core): run the next jobs on the caller alone for a while, doubling that while it repeats.
+      const auto end = Clock::now();
+      const auto own = (start - t0) / std::max<Index>(mine, 1);
+      if (end - start > 3 * own + std::chrono::microseconds(100)) {
+        p.solo_backoff = std::clamp(2 * p.solo_backoff, kSoloMin, kSoloMax);
+        p.solo_until = end + p.solo_backoff;
+        ++p.stalls;
+      } else {
+        p.solo_backoff -= p.solo_backoff / 8;
       }
     }
   }
