@@ -203,6 +203,21 @@ CheckRow check_eq_7_8_average(bool score, Index batch,
                         score ? score_function_estimator() : pathwise_estimator(), p, predicted, n, seed, batch);
 }
 
+namespace {
+// T steps of `step` from mu0, each on a fresh d x N matrix of noise drawn from rng column by column
+// (the order run_sgd draws in, so the two see the same noise).
+VecD sgd_steps(const SgdStep& step, const VecD& mu0, const VecD& c, const SgdSetting& s, Rng& rng) {
+  VecD mu = mu0;
+  MatD eps(mu0.size(), s.batch);
+  for (int t = 0; t < s.steps; ++t) {
+    for (Index k = 0; k < s.batch; ++k)
+      for (Index i = 0; i < mu0.size(); ++i) eps(i, k) = rng.normal();
+    mu = step(mu, c, eps, s.lr);
+  }
+  return mu;
+}
+}  // namespace
+
 McVecEstimate sgd_final_errors(const SgdStep& step, const VecD& mu0, const SgdSetting& s, Index runs,
                                       std::uint64_t seed) {
   const VecD c = lecture_target();
@@ -212,14 +227,7 @@ McVecEstimate sgd_final_errors(const SgdStep& step, const VecD& mu0, const SgdSe
   // not escape an OpenMP region, where it would terminate the program.
   step(mu0, c, MatD::Zero(d, s.batch), s.lr);
   return monte_carlo_vec(runs, 2 * d, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    VecD mu = mu0;
-    MatD eps(d, s.batch);
-    for (int t = 0; t < s.steps; ++t) {
-      for (Index k = 0; k < s.batch; ++k)
-        for (Index i = 0; i < d; ++i) eps(i, k) = rng.normal();
-      mu = step(mu, c, eps, s.lr);
-    }
-    const VecD r = mu - c - m;
+    const VecD r = sgd_steps(step, mu0, c, s, rng) - c - m;
     out.head(d) = r;
     out.tail(d) = r.array().square().matrix();
   });
@@ -251,14 +259,7 @@ CheckRow check_eq_7_9_sgd_transient(const std::function<VecD(const VecD&, const 
   const double v = sgd_error_variance(s);
   step(mu0, c, MatD::Zero(2, s.batch), s.lr);  // an exception must not escape the parallel region
   const McVecEstimate est = monte_carlo_vec(runs, 4, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    VecD mu = mu0;
-    MatD eps(2, s.batch);
-    for (int t = 0; t < s.steps; ++t) {
-      for (Index k = 0; k < s.batch; ++k)
-        for (Index i = 0; i < 2; ++i) eps(i, k) = rng.normal();
-      mu = step(mu, c, eps, s.lr);
-    }
-    const VecD e = mu - c;
+    const VecD e = sgd_steps(step, mu0, c, s, rng) - c;
     out << e, (e - m).array().square().matrix();
   });
   VecD truth(4);
@@ -273,13 +274,7 @@ CheckRow check_eq_7_9_sgd_driver(const Estimator& g, const SgdStep& step) {
   const std::uint64_t seed = 793;
   const SgdPath path = run_sgd(g, mu0, c, s, seed);
   Rng rng(seed, 0);
-  VecD mu = mu0;
-  MatD eps(2, s.batch);
-  for (int t = 0; t < s.steps; ++t) {
-    for (Index k = 0; k < s.batch; ++k)
-      for (Index i = 0; i < 2; ++i) eps(i, k) = rng.normal();
-    mu = step(mu, c, eps, s.lr);
-  }
+  const VecD mu = sgd_steps(step, mu0, c, s, rng);
   const VecD driver = (VecD(2) << path.x.back(), path.y.back()).finished();
   return check_identity("7.9", "the figures' SGD driver (run_sgd, pathwise) = 20 steps of exercise 7.4", MatD(mu),
                         MatD(driver), 1e-12);
@@ -290,13 +285,7 @@ CheckRow check_eq_7_9_sgd_converges(const SgdStep& step, std::uint64_t seed,
   const SgdSetting s{0.1, 4, steps};
   const VecD c = lecture_target(), mu0 = VecD::Zero(2);
   Rng rng(seed, 0);
-  VecD mu = mu0;
-  MatD eps(2, s.batch);
-  for (int t = 0; t < s.steps; ++t) {
-    for (Index k = 0; k < s.batch; ++k)
-      for (Index i = 0; i < 2; ++i) eps(i, k) = rng.normal();
-    mu = step(mu, c, eps, s.lr);
-  }
+  const VecD mu = sgd_steps(step, mu0, c, s, rng);
   const SgdSetting predicted{0.1, 4, 100};
   const VecD m = sgd_error_mean(mu0 - c, predicted);
   const double sd = std::sqrt(sgd_error_variance(predicted));

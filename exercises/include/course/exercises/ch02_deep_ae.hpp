@@ -46,10 +46,11 @@ struct DenseGradient {
   MatD dX;  // in x B: dL/dX, what the layer below receives
 };
 
-// Exercise 2.2 -- a dense layer's backward pass (eq. 2.2).
-// Given the layer's input X, its forward pass `fwd` and dH = dL/dH (out x B), return
-//   Delta = f'(Z) .* dH,   dL/dW = Delta X^T,   dL/db = Delta 1,   dL/dX = W^T Delta,
-// with relu'(z) = [z > 0], sigmoid'(z) = s (1 - s) where s = sigmoid(z), tanh'(z) = 1 - tanh(z)^2.
+// Exercise 2.2 -- eq. 2.2: a dense layer's backward pass.
+// Given the layer's input X (in x B), its forward pass `fwd` (Z and H, out x B) and dH = dL/dH
+// (out x B), return dL/dW (out x in), dL/db (out) and dL/dX (in x B) for H = f(W X + b 1^T), for
+// each of the four activations (write each f' in terms of what the forward pass kept). The
+// derivation is docs/02, section 2.
 // Tests: for ReLU, sigmoid, tanh and identity, all three gradients against central differences
 // of L = sum(dH .* f(W X + b 1^T)) (relative error <= 1e-6); a missing f', sigmoid' = s and
 // tanh' = 1 - z^2 fail.

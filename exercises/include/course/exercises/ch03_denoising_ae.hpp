@@ -33,19 +33,20 @@ struct DaeLoss {
   MatD grad;  // dL/dW, d x d
 };
 
-// Exercise 3.3 -- the denoising loss of a linear autoencoder W (d x d) and its gradient (eq. 3.2):
-//   L(W) = 1/(2n) || W Xn - X ||_F^2,      dL/dW = (1/n) (W Xn - X) Xn^T.
-// Xn is the corrupted input, X the clean target (both d x n). Note which one is the target.
+// Exercise 3.3 -- eq. 3.2: the denoising loss of a linear autoencoder W (d x d),
+//   L(W) = 1/(2n) || W Xn - X ||_F^2,
+// and its gradient dL/dW (d x d). Xn is the corrupted input, X the clean target (both d x n):
+// note which one is the target. Derive the gradient as in chapter 1 (docs/03, section 2).
 // Tests: the gradient against central differences of the loss (relative error <= 1e-6); with
 // Gaussian noise, the mean loss over noise draws equals the clean loss + eta^2/2 ||W||_F^2
 // (eq. 3.3, Monte Carlo at z = 5); reconstructing the noisy input instead of the clean one fails.
 DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X);
 
-// Exercise 3.4 -- the optimal linear denoising autoencoder (eq. 3.4):
-//   W* = S (S + eta^2 I)^-1,
-// where S (d x d, symmetric positive semi-definite) is the second-moment matrix of the centred data
-// (or the covariance Sigma of a Gaussian, eq. 3.5) and eta the noise standard deviation.
-// Solve a linear system (S + eta^2 I is symmetric positive definite: Eigen's .llt()), do not invert.
+// Exercise 3.4 -- eq. 3.4: the optimal linear denoising autoencoder W* (d x d), the minimiser of
+// the expected loss over Gaussian noise of standard deviation eta (set the gradient of eq. 3.3's
+// expected loss to zero; docs/03, section 4). S (d x d, symmetric positive semi-definite) is the
+// second-moment matrix of the centred data (or the covariance Sigma of a Gaussian, eq. 3.5).
+// The answer needs a matrix inverse: solve the linear system instead (Eigen's .llt()).
 // Tests: gradient descent on the expected loss converges to it (to 1e-8); at W* the mean gradient
 // over noisy samples is zero (Monte Carlo); eta instead of eta^2 fails, and so does W = I.
 MatD linear_dae_weights(const MatD& S, double eta);

@@ -20,10 +20,10 @@ namespace course::ch04 {
 // rho_hat = rho; the reversed KL(rho_hat || rho) and a missing (1 - rho) term fail.
 double kl_sparsity_penalty(double rho, const MatD& H, double beta);
 
-// Exercise 4.2 -- the gradient of the KL penalty with respect to the pre-activations (eq. 4.2).
-// H = sigmoid(Z): k x B. Return dP/dZ (k x B):
-//   dP/dz_ji = (beta / B) * ( -rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j) ) * h_ji (1 - h_ji).
-// Every sample of the batch moves rho_hat_j by 1/B of its own change: that is where 1/B comes from.
+// Exercise 4.2 -- eq. 4.2: the gradient of the KL penalty of exercise 4.1 with respect to the
+// pre-activations Z, where H = sigmoid(Z) (k x B). Return dP/dZ (k x B). Two chain-rule steps:
+// through rho_hat_j = (1/B) sum_i h_ji (every sample moves rho_hat_j by 1/B of its own change),
+// then through the sigmoid (docs/04, section 2).
 // Tests: against central differences of kl_sparsity_penalty(rho, sigmoid(Z), beta) in Z, and
 // through the whole network (eq. 4.3); a missing 1/B, a missing sigmoid' and the gradient of the
 // reversed KL fail.

@@ -26,8 +26,9 @@ struct KlDiagGradient {
   VecD log_var;  // k: dKL/d(log sigma_j^2)
 };
 
-// Exercise 6.2 -- the gradient of the diagonal KL (eq. 6.8).
-//   dKL/dmu_j = mu_j,     dKL/d(log sigma_j^2) = 1/2 (sigma_j^2 - 1).
+// Exercise 6.2 -- eq. 6.8: the gradient of the diagonal KL of exercise 6.1 with respect to mu
+// (k) and to log_var = log sigma^2 (k) -- the log-variance, which is what the encoder outputs, not
+// sigma. Differentiate eq. 6.7 term by term (docs/06, section 6).
 // Tests: every entry against central differences of kl_diag_std_normal (relative error <= 1e-6).
 // The derivative with respect to sigma_j or log sigma_j instead of log sigma_j^2 fails.
 KlDiagGradient kl_diag_std_normal_gradient(const VecD& mu, const VecD& log_var);

@@ -35,10 +35,10 @@ struct LinearVaeDirection {
   double s2 = 1.0;  // posterior variance
 };
 
-// Exercise 9.2 -- the optimum of the linear beta-VAE along one direction (eq. 9.3).
-// With the decoder noise sigma2 and the weight beta, beta acts as sigma2 -> beta * sigma2 = t:
-// when lambda > t:  w = sqrt(lambda - t), s2 = t / lambda, v = w / (w^2 + t);
-// otherwise the direction collapses: w = 0, v = 0, s2 = 1.
+// Exercise 9.2 -- eq. 9.3: the optimum (w, v, s2) of the linear beta-VAE's objective along one
+// direction of variance lambda, with decoder noise sigma2 and KL weight beta: minimise the 1-D
+// objective of docs/09, section 3 (set its three partial derivatives to zero; beta enters only
+// through beta * sigma2). Mind the case where the direction collapses (w = 0).
 // Tests: against a numeric minimisation of the 1-D objective (1e-7); sigma2 without beta fails.
 LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta);
 
