@@ -224,6 +224,20 @@ CheckRow check_eq_3_8_score_cosine(const GaussianMixture2D& g, double sigma, con
   return r;
 }
 
+CheckRow check_eq_3_8_score_scale(const GaussianMixture2D& g, double sigma, const MatD& estimated_score,
+                                  const std::string& what) {
+  const MatD truth = mixture_score(g, sigma, score_test_points(g, sigma));
+  if (estimated_score.rows() != truth.rows() || estimated_score.cols() != truth.cols())
+    return check_identity("3.8", what + ": score field shape", 0.0, NAN);
+  const double a = (estimated_score.array() * truth.array()).sum() / truth.squaredNorm();
+  // |log a| <= log(bound): a bound row on the log-scale, so that 1/2 and 2 are equally far from 1.
+  CheckRow r = check_bound("3.8", what + ": scale of (r(x)-x)/sigma^2 vs grad log p_sigma within x/" +
+                                      format_number(kScaleBound, 2) + " of 1",
+                           std::abs(std::log(a)), std::log(kScaleBound), 0.0);
+  r.detail += "; least-squares scale a = " + format_number(a, 4) + " over 2,000 points drawn from p_sigma";
+  return r;
+}
+
 MatD linear_dae_score(const GaussianMixture2D& g, double sigma, const MatD& X) {
   Rng rng(78);
   const MatD sample = g.sample(20000, rng);
@@ -247,6 +261,7 @@ std::vector<CheckRow> all_checks(const LinearProblem& p, const GaussianProblem& 
                              check_eq_3_6_tweedie_mixture(mixture, dae.sigma)};
   for (double s : {0.1, 0.03, 0.01}) rows.push_back(check_eq_3_7_small_noise_limit(g, s));
   rows.push_back(check_eq_3_8_score_cosine(mixture, dae.sigma, dae_score(dae, score_test_points(mixture, dae.sigma))));
+  rows.push_back(check_eq_3_8_score_scale(mixture, dae.sigma, dae_score(dae, score_test_points(mixture, dae.sigma))));
   return rows;
 }
 

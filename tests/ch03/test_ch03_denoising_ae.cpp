@@ -142,6 +142,11 @@ BOOST_AUTO_TEST_CASE(eq_3_8_nonlinear_dae_on_a_mixture_points_along_the_smoothed
   COURSE_CHECK_REJECTS(check_eq_3_8_score_cosine(g, sigma, linear_dae_score(g, sigma, points), "best linear DAE"),
                        "the best linear DAE's field");
   COURSE_CHECK_REJECTS(check_eq_3_8_score_cosine(g, sigma, MatD(-estimate), "flipped"), "the flipped field x - r(x)");
+  // The cosine is blind to scale; the scale row is not.
+  COURSE_CHECK(check_eq_3_8_score_scale(g, sigma, estimate));
+  COURSE_CHECK(check_eq_3_8_score_cosine(g, sigma, MatD(sigma * estimate), "(r(x)-x)/sigma"));
+  COURSE_CHECK_REJECTS(check_eq_3_8_score_scale(g, sigma, MatD(sigma * estimate), "(r(x)-x)/sigma"),
+                       "(r(x) - x) / sigma for / sigma^2 (a field off by a factor sigma)");
 }
 
 // Not an equation of this chapter, but the tool under it: the MLP's backward pass (the DAE of
