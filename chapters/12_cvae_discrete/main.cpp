@@ -14,6 +14,7 @@
 #include "course/chapter.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 using namespace course;
 using namespace course::ch12;
@@ -57,6 +58,13 @@ int main(int argc, char** argv) {
                 << std::setw(5) << std::setprecision(1) << relaxed.bias_se[i] << std::setw(16) << std::setprecision(4)
                 << relaxed.variance[i] << std::setw(10) << st.bias[i] << " +- " << std::setw(5) << std::setprecision(1)
                 << st.bias_se[i] << std::setw(15) << std::setprecision(4) << st.variance[i] << "\n";
+    for (std::size_t i = 0; i < taus.size(); ++i)
+      if (taus[i] == 0.5) {
+        record_metric("relaxed_variance_tau_0_5", relaxed.variance[i], 3);
+        record_metric("relaxed_bias_tau_0_5", relaxed.bias[i], 3);
+        record_metric("st_variance_tau_0_5", st.variance[i], 3);
+      }
+    record_metric("reinforce_variance", reinforce.variance[0], 3);
     std::cout << "  REINFORCE: |bias| " << reinforce.bias[0] << " +- " << reinforce.bias_se[0] << " (unbiased), variance "
               << reinforce.variance[0] << "\n";
 
@@ -70,7 +78,7 @@ int main(int argc, char** argv) {
       a.title = "K = 2, pi = (0.7, 0.3): density of y_1";
       a.xlabel = "y_1";
       a.ylabel = "p(y_1)";
-      a.yrange = std::make_pair(0.0, 5.0);
+      a.yrange = std::make_pair(0.0, 6.5);
       a.key = "top center";
       const VecD la = concrete_location(2);
       const std::vector<std::string> colours = {"#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd"};
@@ -137,9 +145,9 @@ int main(int argc, char** argv) {
       a.key = "top left";
       a.xrange = b_xrange;
       a.series.push_back(plot::lines("relaxed (Gumbel-softmax)", relaxed.tau, relaxed.bias, "lw 2 lc rgb '#1f77b4'"));
-      a.series.push_back({plot::Series::Kind::ErrorBars, "", {relaxed.tau, relaxed.bias, relaxed.bias_se}, "pt 7 lc rgb '#1f77b4'"});
+      a.series.push_back({plot::Series::Kind::ErrorBars, "", {relaxed.tau, relaxed.bias, relaxed.bias_se}, "lc rgb '#1f77b4'"});
       a.series.push_back(plot::lines("straight-through", st.tau, st.bias, "lw 2 lc rgb '#d62728'"));
-      a.series.push_back({plot::Series::Kind::ErrorBars, "", {st.tau, st.bias, st.bias_se}, "pt 5 lc rgb '#d62728'"});
+      a.series.push_back({plot::Series::Kind::ErrorBars, "", {st.tau, st.bias, st.bias_se}, "lc rgb '#d62728'"});
       a.series.push_back(plot::hline("REINFORCE (unbiased): Monte Carlo noise level", reinforce.bias_se[0], taus.front(),
                                      taus.back(), "dt 2 lw 2 lc rgb '#2ca02c'"));
       Panel b;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "06_gaussian_kl/quadrature.hpp"
+#include "course/parallel.hpp"
 
 namespace course::ch12 {
 
@@ -85,8 +86,6 @@ VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, 
   if (K != 2 && K != 3) throw std::invalid_argument("concrete_expectation: K must be 2 or 3");
   const ch06::GaussLegendre rule(10);
   const VecD c = logit_centre(log_alpha, tau);
-  // An exception may not leave the OpenMP region below: a stub throws here, on this thread.
-  logit_log_density(log_density, c, log_alpha, tau);
   const double half = 44.0 / tau, h = 2.0 * half / panels;
   // The nodes and weights of the composite rule on one axis, relative to the centre.
   std::vector<double> node, weight;
@@ -109,8 +108,7 @@ VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, 
   // K = 3: the rows of the tensor grid in parallel, each row's partial sum kept apart and added in
   // row order (the same result for any thread count).
   std::vector<VecD> row(static_cast<std::size_t>(n), VecD::Zero(dim));
-#pragma omp parallel for schedule(static)
-  for (Index i = 0; i < n; ++i) {
+  parallel::for_blocks(n, [&](Index i) {
     VecD si(2), vi(dim);
     for (Index j = 0; j < n; ++j) {
       si << c(0) + node[std::size_t(i)], c(1) + node[std::size_t(j)];
@@ -118,7 +116,7 @@ VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, 
       row[std::size_t(i)] += weight[std::size_t(i)] * weight[std::size_t(j)] *
                              std::exp(logit_log_density(log_density, si, log_alpha, tau)) * vi;
     }
-  }
+  });
   for (const VecD& r : row) total += r;
   return total;
 }
