@@ -384,6 +384,23 @@ CheckRow check_eq_12_9_straight_through_biased(double tau, const ToyEstimator& e
   return r;
 }
 
+VecD linear_objective() { return (VecD(3) << 1.0, -0.5, 2.0).finished(); }
+
+CheckRow check_eq_12_9_straight_through_linear(double tau, const std::function<VecD(const VecD& g, double tau)>& estimator,
+                                               Index n, std::uint64_t seed) {
+  const ToyObjective o = toy_objective();
+  const VecD c = linear_objective(), pi = softmax(o.theta);
+  const auto st = estimator ? estimator : [&](const VecD& g, double t) {
+    return straight_through(o.theta, g, t, [&](const VecD&) { return c; });
+  };
+  const McVecEstimate e = monte_carlo_vec(n, 3, seed, [&](Rng& rng, Eigen::Ref<VecD> out) { out = st(gumbel_noise(3, rng), tau); });
+  CheckRow r = check_monte_carlo("12.9", "linear f = c.z: E[straight-through] = E[J(y)]^T c (quadrature), " + tau_text(tau),
+                                 straight_through_mean_linear(o.theta, c, tau), e, kAlpha);
+  const VecD exact = (pi.array() * c.array()).matrix() - pi * pi.dot(c);
+  r.detail += "; the true gradient (diag pi - pi pi^T) c = (" + fmt(exact(0)) + ", " + fmt(exact(1)) + ", " + fmt(exact(2)) + ")";
+  return r;
+}
+
 // ---- statistics for the figures ---------------------------------------------------------------
 
 EstimatorStats estimator_stats(const std::string& name, const ToyEstimator& estimator, const std::vector<double>& taus,
@@ -434,6 +451,7 @@ std::vector<CheckRow> toy_checks(bool quick) {
   }
   rows.push_back(check_eq_12_9_forward_value_unbiased(0.5, n));
   rows.push_back(check_eq_12_9_straight_through_biased(0.5, straight_through_estimate, n));
+  rows.push_back(check_eq_12_9_straight_through_linear(0.5, {}, n));
   return rows;
 }
 

@@ -144,6 +144,16 @@ CheckRow check_eq_12_9_forward_value_unbiased(double tau, Index n = Index(1) << 
 CheckRow check_eq_12_9_straight_through_biased(double tau, const ToyEstimator& estimator = straight_through_estimate,
                                                Index n = Index(1) << 18, std::uint64_t seed = 131);
 
+// For a linear f(z) = c . z (c = (1, -0.5, 2)) the mean of straight-through over n draws is
+// E[J(y)]^T c, computed by quadrature over the Concrete density (3 coordinates, 1e-6); the true
+// gradient (diag pi - pi pi^T) c is reported beside it. Wrong formulas it rejects: the Jacobian at
+// the one-hot z (which is 0 there); an unbiased estimate of the true gradient, (diag z - z pi^T) c.
+// (For a linear f, straight-through and the relaxed estimator have the same mean: this row cannot
+// tell them apart.)
+VecD linear_objective();
+CheckRow check_eq_12_9_straight_through_linear(double tau, const std::function<VecD(const VecD& g, double tau)>& estimator = {},
+                                               Index n = Index(1) << 18, std::uint64_t seed = 132);
+
 // ---- Bias and variance of the three estimators against the temperature (figures, summary) ------
 struct EstimatorStats {
   std::string name;

@@ -12,6 +12,7 @@
 
 #include "12_cvae_discrete/checks.hpp"
 #include "course/chapter.hpp"
+#include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
 #include "course/run_record.hpp"
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
     ChapterCli cli("12", "conditional and discrete VAEs: the CVAE and the Gumbel-softmax relaxation");
     const CommonOptions opt = cli.parse(argc, argv);
     std::cout << "Chapter 12: conditional and discrete VAEs (CVAE, Gumbel-softmax)\n";
+    // Read the data first, so a bad --data fails at once (the trained models of this chapter use it).
+    const TrainTest data = load_image_data(opt.data, std::cout);
+    (void)data;
 
     // ---- 1. The derivations, checked on small problems -----------------------------------------
     CheckTable table;

@@ -158,11 +158,21 @@ VecD relaxed_estimate(const ToyObjective& o, const VecD& g, double tau) {
   return gumbel_softmax_vjp(y, 2.0 * (y - o.t), tau);
 }
 
-VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau) {
-  const VecD y = softmax((o.theta + g) / tau);
+VecD straight_through(const VecD& theta, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime) {
+  const VecD y = softmax((theta + g) / tau);
   Index k = 0;
   y.maxCoeff(&k);
-  return gumbel_softmax_vjp(y, 2.0 * (one_hot(k, o.classes()) - o.t), tau);
+  return gumbel_softmax_vjp(y, f_prime(one_hot(k, theta.size())), tau);
+}
+
+VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau) {
+  return straight_through(o.theta, g, tau, [&](const VecD& z) { return VecD(2.0 * (z - o.t)); });
+}
+
+VecD straight_through_mean_linear(const VecD& theta, const VecD& c, double tau) {
+  return concrete_expectation(
+      concrete_log_density, theta, tau, [&](const VecD& y, Eigen::Ref<VecD> out) { out = gumbel_softmax_vjp(y, c, tau); },
+      theta.size());
 }
 
 RelaxedQuadrature relaxed_by_quadrature(const ToyObjective& o, double tau, int panels) {

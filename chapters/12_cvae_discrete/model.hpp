@@ -102,6 +102,12 @@ VecD reinforce_estimate(const ToyObjective& o, const VecD& g, const ScoreFunctio
 VecD gumbel_softmax_vjp(const VecD& y, const VecD& v, double tau);
 VecD relaxed_estimate(const ToyObjective& o, const VecD& g, double tau);
 VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau);
+// Straight-through for any f with derivative f_prime: J(y)^T f'(z), z = one_hot(argmax y),
+// y = softmax((theta + g) / tau). (straight_through_estimate is this with f'(z) = 2 (z - t).)
+VecD straight_through(const VecD& theta, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime);
+// For a linear f(z) = c . z: E[straight-through] = E[J(y)]^T c by quadrature over the Concrete
+// density (a smooth integrand), while grad F = (diag pi - pi pi^T) c.
+VecD straight_through_mean_linear(const VecD& theta, const VecD& c, double tau);
 
 // The relaxed objective F_tau(theta) and its gradient by quadrature (K = 3) with the chapter's
 // density (the exercise's concrete_log_density): grad F_tau = E[f(y) grad_theta log p_s(s)] with

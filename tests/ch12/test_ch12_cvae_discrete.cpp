@@ -166,6 +166,25 @@ BOOST_AUTO_TEST_CASE(eq_12_9_straight_through_forward_is_exact_gradient_is_biase
   COURSE_CHECK(check_eq_12_9_forward_value_unbiased(0.5));
   COURSE_CHECK(check_eq_12_9_straight_through_biased(0.5));
   COURSE_CHECK(check_eq_12_9_straight_through_biased(1.0));
+  for (double tau : {0.5, 1.0}) COURSE_CHECK(check_eq_12_9_straight_through_linear(tau));
+  const ToyObjective o = toy_objective();
+  const VecD c = linear_objective();
+  COURSE_CHECK_REJECTS(check_eq_12_9_straight_through_linear(0.5, [&](const VecD& g, double tau) {
+                         // The Jacobian taken at the one-hot z (it is 0 there).
+                         const VecD y = softmax((o.theta + g) / tau);
+                         Index k = 0;
+                         y.maxCoeff(&k);
+                         return gumbel_softmax_vjp(one_hot(k, 3), c, tau);
+                       }),
+                       "the Jacobian at the one-hot z");
+  COURSE_CHECK_REJECTS(check_eq_12_9_straight_through_linear(0.5, [&](const VecD& g, double) {
+                         // The true gradient's formula applied to the sample: (diag z - z pi^T) c.
+                         const VecD pi = softmax(o.theta);
+                         Index k = 0;
+                         (o.theta + g).maxCoeff(&k);
+                         return VecD(c(k) * one_hot(k, 3) - one_hot(k, 3) * pi.dot(c));
+                       }),
+                       "(diag z - z pi^T) c, a REINFORCE-like estimate of the true gradient");
   // REINFORCE is unbiased: the bias check must not report a bias for it.
   const auto reinforce = [](const ToyObjective& o, const VecD& g, double) { return reinforce_estimate(o, g); };
   COURSE_CHECK_REJECTS(check_eq_12_9_straight_through_biased(0.5, reinforce), "an unbiased estimator (REINFORCE)");
