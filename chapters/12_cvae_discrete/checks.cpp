@@ -200,25 +200,37 @@ CheckRow check_eq_12_4_histogram(Index K, double tau, const RelaxedSampler& samp
 
 // ---- (12.5) -----------------------------------------------------------------------------------
 
-CheckRow check_eq_12_5_zero_temperature(double tau, const RelaxedSampler& sampler, Index n, std::uint64_t seed) {
+namespace {
+
+// The largest of ratio(s, y) over n draws s = log pi + g (K = 5, pi of gumbel_max_probabilities),
+// y = sampler(log pi, g, tau). NaN and infinity stick (a non-finite sample fails the row).
+double worst_over_draws(const RelaxedSampler& sampler, double tau, Index n, std::uint64_t seed,
+                        const std::function<double(const VecD& s, const VecD& y)>& ratio) {
   const VecD log_pi = gumbel_max_probabilities().array().log();
-  const Index K = log_pi.size();
   Rng rng(seed);
   double worst = 0.0;
   for (Index i = 0; i < n; ++i) {
-    const VecD s = log_pi + gumbel_noise(K, rng);
+    const VecD s = log_pi + gumbel_noise(log_pi.size(), rng);
+    const double r = ratio(s, sampler(log_pi, s - log_pi, tau));
+    if (!(r <= worst) && !std::isnan(worst)) worst = r;
+  }
+  return worst;
+}
+
+}  // namespace
+
+CheckRow check_eq_12_5_zero_temperature(double tau, const RelaxedSampler& sampler, Index n, std::uint64_t seed) {
+  const double worst = worst_over_draws(sampler, tau, n, seed, [&](const VecD& s, const VecD& y) {
     Index top = 0;
     const double best = s.maxCoeff(&top);
     double second = -INFINITY;
-    for (Index k = 0; k < K; ++k)
+    for (Index k = 0; k < s.size(); ++k)
       if (k != top) second = std::max(second, s(k));
-    const VecD y = sampler(log_pi, s - log_pi, tau);
     // (K - 1) exp(-gap / tau), plus the rounding of 1 - y (a few ulps of 1).
-    const double bound = double(K - 1) * std::exp(-(best - second) / tau) + 4e-16;
-    double ratio = (1.0 - y(top)) / bound;
-    if (!y.allFinite() || y.maxCoeff() > y(top)) ratio = INFINITY;
-    if (!(ratio <= worst)) worst = ratio;  // NaN and infinity stick
-  }
+    const double bound = double(s.size() - 1) * std::exp(-(best - second) / tau) + 4e-16;
+    if (!y.allFinite() || y.maxCoeff() > y(top)) return double(INFINITY);
+    return (1.0 - y(top)) / bound;
+  });
   CheckRow r = check_bound("12.5", "tau -> 0: y -> one-hot Gumbel-max sample, 1 - y_k* <= (K-1) e^(-gap/tau), " + tau_text(tau),
                            worst, 1.0, 0.0);
   r.detail = "error = the largest (1 - y_k*) / ((K - 1) exp(-gap / tau)) over " + std::to_string(n) + " draws (K = 5)";
@@ -226,20 +238,13 @@ CheckRow check_eq_12_5_zero_temperature(double tau, const RelaxedSampler& sample
 }
 
 CheckRow check_eq_12_5_infinite_temperature(double tau, const RelaxedSampler& sampler, Index n, std::uint64_t seed) {
-  const VecD log_pi = gumbel_max_probabilities().array().log();
-  const Index K = log_pi.size();
-  Rng rng(seed);
-  double worst = 0.0;
-  for (Index i = 0; i < n; ++i) {
-    const VecD s = log_pi + gumbel_noise(K, rng);
+  const double worst = worst_over_draws(sampler, tau, n, seed, [&](const VecD& s, const VecD& y) {
     const double r = s.maxCoeff() - s.minCoeff();
-    const VecD y = sampler(log_pi, s - log_pi, tau);
     const VecD first_order = (s.array() - s.mean()).matrix();
-    const VecD scaled = tau * (double(K) * y.array() - 1.0).matrix();
+    const VecD scaled = tau * (double(s.size()) * y.array() - 1.0).matrix();
     // 2 r^2 / tau (valid for r / tau <= 0.1), plus the rounding of tau (K y - 1).
-    const double ratio = (scaled - first_order).cwiseAbs().maxCoeff() / (2.0 * r * r / tau + 1e-9 * tau);
-    if (!(ratio <= worst)) worst = ratio;
-  }
+    return (scaled - first_order).cwiseAbs().maxCoeff() / (2.0 * r * r / tau + 1e-9 * tau);
+  });
   CheckRow r = check_bound("12.5", "tau -> inf: tau (K y - 1) -> s - mean(s) within 2 r^2 / tau, " + tau_text(tau), worst,
                            1.0, 0.0);
   r.detail = "error = the largest |tau (K y_k - 1) - (s_k - mean s)| / (2 r^2 / tau) over " + std::to_string(n) +
