@@ -1,0 +1,139 @@
+// The bodies of 11_ae_limits/models.hpp, compiled once for the chapter program and its tests.
+#include "11_ae_limits/models.hpp"
+
+#include <ostream>
+
+#include "08_vae/checks.hpp"
+#include "course/cli.hpp"
+#include "course/error.hpp"
+
+namespace course::ch11 {
+
+Vae<float> train_model(ModelKind kind, const ImageSet& train, const TrainSpec& spec, const std::string& what,
+                       std::ostream& os) {
+  ch08::VaeConfig cfg;
+  cfg.input = train.dim();
+  cfg.hidden = spec.hidden;
+  cfg.latent = spec.latent;
+  cfg.likelihood = spec.likelihood;
+  cfg.beta = kind == ModelKind::Autoencoder ? 0.0 : 1.0;
+  cfg.log_noise_var = std::log(0.05);
+  Rng init(spec.seed);
+  Vae<float> model(cfg, init);
+  ch08::ParallelAdam<float> adam(model.parameters(), spec.lr);
+  Progress progress(os, what, spec.epochs, (train.size() + spec.batch - 1) / spec.batch);
+  for (int e = 0; e < spec.epochs; ++e) {
+    const std::uint64_t seed = spec.seed + 1000 * std::uint64_t(e);
+    Rng shuffle(seed, 0xABCD);
+    const Minibatches batches(train.size(), spec.batch, shuffle);
+    double total = 0;
+    for (Index k = 0; k < batches.count(); ++k) {
+      const MatF X = train.batch<float>(batches.indices(k), batches.size(k));
+      Rng rng(seed, std::uint64_t(k));
+      // The autoencoder: eps = 0, so z = mu(x) and (beta = 0) the loss is -log p(x | mu(x)).
+      const MatF eps = kind == ModelKind::Autoencoder ? MatF::Zero(cfg.latent, X.cols())
+                                                      : rng.normal_matrix<float>(cfg.latent, X.cols());
+      const float loss = model.forward(X, eps);
+      require_finite_loss(loss, e, long(k));
+      model.backward(X);
+      adam.step();
+      total += loss;
+      progress.batch(long(k), loss);
+    }
+    progress.epoch(e, "mean loss " + std::to_string(total / double(batches.count())) + " nats");
+  }
+  return model;
+}
+
+ImageSet select_classes(const ImageSet& set, const std::function<bool(int)>& keep, Index max_count) {
+  ImageSet s;
+  s.name = set.name;
+  s.rows = set.rows;
+  s.cols = set.cols;
+  s.class_names = set.class_names;
+  const Index D = set.dim();
+  for (Index i = 0; i < set.size() && (max_count < 0 || Index(s.labels.size()) < max_count); ++i) {
+    if (!keep(set.labels[std::size_t(i)])) continue;
+    s.labels.push_back(set.labels[std::size_t(i)]);
+    s.pixels.insert(s.pixels.end(), set.pixels.begin() + i * D, set.pixels.begin() + (i + 1) * D);
+  }
+  return s;
+}
+
+MatD encode_means(Vae<float>& model, const ImageSet& set, Index first, Index count) {
+  MatD Z(model.latent(), count);
+  for (Index b = 0; b < count; b += 1000) {
+    const Index m = std::min<Index>(1000, count - b);
+    model.encode(set.range<float>(first + b, m));
+    Z.middleCols(b, m) = model.mu().cast<double>();
+  }
+  return Z;
+}
+
+MatD encode_draws(Vae<float>& model, const ImageSet& set, Index first, Index count, Rng& rng) {
+  MatD Z(model.latent(), count);
+  for (Index b = 0; b < count; b += 1000) {
+    const Index m = std::min<Index>(1000, count - b);
+    model.encode(set.range<float>(first + b, m));
+    const MatD sd = (0.5 * model.log_var().cast<double>().array()).exp();
+    Z.middleCols(b, m) = model.mu().cast<double>() + sd.cwiseProduct(rng.normal_matrix<double>(model.latent(), m));
+  }
+  return Z;
+}
+
+MatD decode_means(Vae<float>& model, const MatD& Z) {
+  MatD X(model.config.input, Z.cols());
+  for (Index b = 0; b < Z.cols(); b += 1000) {
+    const Index m = std::min<Index>(1000, Z.cols() - b);
+    X.middleCols(b, m) = model.decode_mean(Z.middleCols(b, m).cast<float>()).cast<double>();
+  }
+  return X;
+}
+
+Pca fit_pca(const MatD& X, Index k) {
+  Pca p;
+  p.mean = X.rowwise().mean();
+  const MatD C = X.colwise() - p.mean;
+  const Eigen::SelfAdjointEigenSolver<MatD> eig(C * C.transpose() / double(X.cols() - 1));
+  p.W = eig.eigenvectors().rightCols(k).rowwise().reverse();
+  return p;
+}
+
+MatD pca_features(const Pca& pca, const MatD& X) { return pca.W.transpose() * (X.colwise() - pca.mean); }
+
+VecD reconstruction_scores(Vae<float>& model, const ImageSet& set) {
+  VecD s(set.size());
+  for (Index b = 0; b < set.size(); b += 1000) {
+    const Index m = std::min<Index>(1000, set.size() - b);
+    const MatF X = set.range<float>(b, m);
+    model.forward(X, MatF::Zero(model.latent(), m));  // z = mu(x)
+    s.segment(b, m) = model.reconstruction.cast<double>();
+  }
+  return s;
+}
+
+VecD negative_elbo_scores(Vae<float>& model, const ImageSet& set, int samples, std::uint64_t seed) {
+  VecD s = VecD::Zero(set.size());
+  for (Index b = 0, chunk = 0; b < set.size(); b += 1000, ++chunk) {
+    const Index m = std::min<Index>(1000, set.size() - b);
+    const MatF X = set.range<float>(b, m);
+    Rng rng(seed, std::uint64_t(chunk));
+    for (int t = 0; t < samples; ++t) {
+      model.forward(X, rng.normal_matrix<float>(model.latent(), m));
+      s.segment(b, m) += (model.reconstruction + model.kl).cast<double>() / double(samples);
+    }
+  }
+  return s;
+}
+
+VecD negative_iw_scores(const Vae<float>& model, const ImageSet& set, Index k, std::uint64_t seed) {
+  VecD s(set.size());
+  for (Index b = 0; b < set.size(); b += 1000) {
+    const Index m = std::min<Index>(1000, set.size() - b);
+    const ch08::IwEstimates iw = ch08::importance_weighted(model, set.range<float>(b, m), {k}, seed + std::uint64_t(b));
+    s.segment(b, m) = -iw.L.col(0);
+  }
+  return s;
+}
+
+}  // namespace course::ch11
