@@ -23,6 +23,7 @@
 #include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 using namespace course;
 using namespace course::ch11;
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
     Vae<float> vae2 = train_model(ModelKind::Vae, train_set, spec2, "VAE 784-400-2", std::cout);
     const double train_seconds = clock.seconds();
 
+    clock = Stopwatch();
     // Codes of training images: the AE's mu(x); the VAE's draws from q(z|x) (its aggregate posterior).
     const Index n_ref = opt.quick ? 1000 : 5000, n_cal = opt.quick ? 199 : 999, n_query = opt.quick ? 500 : 2000;
     const double alpha = 0.01;
@@ -183,6 +185,8 @@ int main(int argc, char** argv) {
     hole_row("AE 2-D", "Gaussian fitted to its codes", ae2_codes, fitted_draws(ae2_codes.reference, n_query, query_rng));
     const HoleRow h_vae2_prior = hole_row("VAE 2-D", "prior N(0,I)", vae2_codes, query_rng.normal_matrix<double>(2, n_query));
 
+    const double hole_seconds = clock.seconds();
+    clock = Stopwatch();
     // Frechet distance of PCA-50 features: R replicate sets of generated images against the test set.
     const Index n_pca = opt.quick ? 1000 : 10000, n_real = opt.quick ? 500 : 2000, n_gen = opt.quick ? 300 : 1000;
     const int reps = opt.quick ? 3 : 10;
@@ -215,6 +219,8 @@ int main(int argc, char** argv) {
       fd[4].values.push_back(fd_of(decode_means(ae, encode_means(ae, train_set, first, n_gen))));
     }
     for (auto& row : fd) row.e = replicate_mean(row.values);
+    const double fd_seconds = clock.seconds();
+    std::cout << "  hole fractions: " << fixed(hole_seconds, 1) << " s; Frechet distances: " << fixed(fd_seconds, 1) << " s\n";
 
     CheckTable findings;
     auto diff = [&](int a, int b) {
@@ -248,7 +254,7 @@ int main(int argc, char** argv) {
       held_list = {held_out};
     else
       for (int c = 0; c < classes; ++c) held_list.push_back(c);
-    const Index per_model = opt.quick ? 1500 : 18000;
+    const Index per_model = opt.quick ? 1500 : 12000;
     Roc roc_ae, roc_elbo, roc_iw;
     AucResult iw_auc;
     CheckTable real;
@@ -356,6 +362,38 @@ int main(int argc, char** argv) {
               << " test images (mean squared error " << fixed(se_shift.mean(), 2) << " vs " << fixed(se_blur.mean(), 2) << ")\n"
               << "  Gaussian decoder: learned sigma^2 = " << fixed(sigma2, 4) << " (sigma " << fixed(std::sqrt(sigma2), 3)
               << " per pixel)\n";
+
+    // The numbers docs/11-ae-limits.md quotes ({{metric:ch11.NAME}}), from this run.
+    record_metric("epochs", epochs, 0);
+    record_metric("train_seconds", train_seconds, 1);
+    const char* fd_names[] = {"fd_real", "fd_vae_prior", "fd_ae_prior", "fd_ae_fitted", "fd_ae_reconstructions"};
+    for (std::size_t i = 0; i < fd.size(); ++i) {
+      record_metric(fd_names[i], fd[i].e.mean, 1);
+      record_metric(std::string(fd_names[i]) + "_se", fd[i].e.se, 2);
+    }
+    const char* hole_names[] = {"holes_ae_prior", "holes_ae_fitted", "holes_vae_prior", "holes_ae_test", "holes_vae_test",
+                                "holes_ae2_prior", "holes_ae2_fitted", "holes_vae2_prior"};
+    for (std::size_t i = 0; i < holes.size(); ++i) {
+      record_metric(hole_names[i], holes[i].fraction, 3);
+      record_metric(std::string(hole_names[i]) + "_se", holes[i].se, 3);
+    }
+    record_metric("holes_null_rate", null_hole_rate(n_cal, alpha), 4);
+    record_metric("anomaly_epochs", anomaly_epochs, 0);
+    record_metric("anomaly_images", double(per_model), 0);
+    record_metric("anomaly_seconds", anomaly_seconds, 1);
+    for (const auto& row : anomaly) {
+      record_metric("auc_ae_" + std::to_string(row.held), row.ae.auc, 3);
+      record_metric("auc_vae_" + std::to_string(row.held), row.vae.auc, 3);
+      record_metric("auc_ae_" + std::to_string(row.held) + "_se", row.ae.se, 3);
+      record_metric("auc_vae_" + std::to_string(row.held) + "_se", row.vae.se, 3);
+    }
+    record_metric("auc_iw_held_out", iw_auc.auc, 3);
+    record_metric("auc_iw_held_out_se", iw_auc.se, 3);
+    record_metric("shift_worse_percent", 100 * shift_worse, 1);
+    record_metric("se_shift_mean", se_shift.mean(), 1);
+    record_metric("se_blur_mean", se_blur.mean(), 1);
+    record_metric("pixel_images", double(n_pix), 0);
+    record_metric("sigma2", sigma2, 4);
 
     // ---- 6. Figures ----------------------------------------------------------------------------
     plot::Figures figs = make_figures(opt);
@@ -529,19 +567,19 @@ int main(int argc, char** argv) {
     }
     {
       // The shift and the blur.
-      plot::Montage m = montage("a test image, shifted left by one pixel, and blurred (Gaussian, sigma 1 px)");
+      plot::Montage m = montage("");
       std::vector<VecD> orig, shifted, blurred;
       std::ostringstream title;
-      title << "squared errors, shifted | blurred:";
-      for (Index j = 0; j < 8; ++j) {
+      title << "squared error, shift | blur:";
+      for (Index j = 0; j < 7; ++j) {
         orig.push_back(X_pix.col(j));
         shifted.push_back(shift_left(X_pix.col(j), R, C));
         blurred.push_back(gaussian_blur(X_pix.col(j), R, C, blur_sigma));
-        title << " " << fixed(se_shift(j), 1) << "|" << fixed(se_blur(j), 1);
+        title << "  " << fixed(se_shift(j), 0) << " | " << fixed(se_blur(j), 0);
       }
       m.rows = {orig, shifted, blurred};
-      m.row_labels = {"image", "shifted", "blurred"};
-      m.title += "; " + title.str();
+      m.row_labels = {"image", "shifted 1 px left", "blurred, sigma 1 px"};
+      m.title = title.str();
       figs.draw("shift_vs_blur", m);
       Panel p;
       p.title = std::to_string(n_pix) + " test images";
