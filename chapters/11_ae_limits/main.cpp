@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "08_vae/checks.hpp"
 #include "11_ae_limits/checks.hpp"
 #include "11_ae_limits/models.hpp"
 #include "course/chapter.hpp"
@@ -35,18 +36,6 @@ std::string fixed(double v, int digits = 3) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(digits) << v;
   return s.str();
-}
-
-// Mean and standard error of a few replicate values.
-McEstimate replicate_mean(const std::vector<double>& v) {
-  VecD x(Index(v.size()));
-  for (std::size_t i = 0; i < v.size(); ++i) x(Index(i)) = v[i];
-  McEstimate e;
-  e.n = x.size();
-  e.mean = x.mean();
-  e.sd = std::sqrt((x.array() - e.mean).square().sum() / double(std::max<Index>(1, e.n - 1)));
-  e.se = e.sd / std::sqrt(double(e.n));
-  return e;
 }
 
 // A finding: `difference` (mean +- SE) is claimed positive; it holds when it exceeds z = 5 SE.
@@ -133,14 +122,14 @@ int main(int argc, char** argv) {
     spec.epochs = epochs;
     spec.latent = 20;
     spec.seed = opt.seed;
-    Vae<float> ae = train_model(ModelKind::Autoencoder, train_set, spec, "AE  784-400-20", std::cout);
-    Vae<float> vae = train_model(ModelKind::Vae, train_set, spec, "VAE 784-400-20", std::cout);
+    Vae<float> ae = train_model(ModelKind::Autoencoder, train_set, spec, "AE  784-400-20", &std::cout);
+    Vae<float> vae = train_model(ModelKind::Vae, train_set, spec, "VAE 784-400-20", &std::cout);
     TrainSpec spec2 = spec;
     spec2.latent = 2;
     spec2.epochs = short_epochs;
     spec2.seed = opt.seed + 2;
-    Vae<float> ae2 = train_model(ModelKind::Autoencoder, train_set, spec2, "AE  784-400-2", std::cout);
-    Vae<float> vae2 = train_model(ModelKind::Vae, train_set, spec2, "VAE 784-400-2", std::cout);
+    Vae<float> ae2 = train_model(ModelKind::Autoencoder, train_set, spec2, "AE  784-400-2", &std::cout);
+    Vae<float> vae2 = train_model(ModelKind::Vae, train_set, spec2, "VAE 784-400-2", &std::cout);
     const double train_seconds = clock.seconds();
 
     clock = Stopwatch();
@@ -222,7 +211,7 @@ int main(int argc, char** argv) {
       fd[3].values.push_back(fd_of(decode_means(ae, MatD((ae_fit_L * gen_rng.normal_matrix<double>(20, n_gen)).colwise() + ae_fit.mean))));
       fd[4].values.push_back(fd_of(decode_means(ae, encode_means(ae, train_set, first, n_gen))));
     }
-    for (auto& row : fd) row.e = replicate_mean(row.values);
+    for (auto& row : fd) row.e = ch08::over_images(Eigen::Map<const VecD>(row.values.data(), Index(row.values.size())));
     const double fd_seconds = clock.seconds();
     std::cout << "  hole fractions: " << fixed(hole_seconds, 1) << " s; Frechet distances: " << fixed(fd_seconds, 1) << " s\n";
 
@@ -270,9 +259,8 @@ int main(int argc, char** argv) {
       TrainSpec s = spec;
       s.epochs = anomaly_epochs;
       s.seed = opt.seed + 100 + std::uint64_t(c);
-      std::ostringstream sink;
-      Vae<float> m_ae = train_model(ModelKind::Autoencoder, normal_train, s, "", sink);
-      Vae<float> m_vae = train_model(ModelKind::Vae, normal_train, s, "", sink);
+      Vae<float> m_ae = train_model(ModelKind::Autoencoder, normal_train, s, "anomaly AE", nullptr);
+      Vae<float> m_vae = train_model(ModelKind::Vae, normal_train, s, "anomaly VAE", nullptr);
       const VecD ae_n = reconstruction_scores(m_ae, normal_test), ae_a = reconstruction_scores(m_ae, anomaly_test);
       const VecD elbo_n = negative_elbo_scores(m_vae, normal_test, 4, opt.seed + 7),
                  elbo_a = negative_elbo_scores(m_vae, anomaly_test, 4, opt.seed + 8);
@@ -314,7 +302,7 @@ int main(int argc, char** argv) {
     spec_g.likelihood = Likelihood::Gaussian;
     spec_g.epochs = short_epochs;
     spec_g.seed = opt.seed + 5;
-    Vae<float> vae_g = train_model(ModelKind::Vae, train_set, spec_g, "VAE 784-400-20, Gaussian decoder", std::cout);
+    Vae<float> vae_g = train_model(ModelKind::Vae, train_set, spec_g, "VAE 784-400-20, Gaussian decoder", &std::cout);
     const double sigma2 = std::exp(double(vae_g.log_noise_var));
     real.add(check_eq_11_7_loglik_difference(X_pix.col(0), shift_left(X_pix.col(0), test_set.rows, test_set.cols),
                                              gaussian_blur(X_pix.col(0), test_set.rows, test_set.cols, blur_sigma), sigma2));

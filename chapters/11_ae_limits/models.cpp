@@ -6,11 +6,13 @@
 #include "08_vae/checks.hpp"
 #include "course/cli.hpp"
 #include "course/error.hpp"
+#include "course/optim.hpp"
+#include "course/train.hpp"
 
 namespace course::ch11 {
 
 Vae<float> train_model(ModelKind kind, const ImageSet& train, const TrainSpec& spec, const std::string& what,
-                       std::ostream& os) {
+                       std::ostream* progress) {
   ch08::VaeConfig cfg;
   cfg.input = train.dim();
   cfg.hidden = spec.hidden;
@@ -20,28 +22,32 @@ Vae<float> train_model(ModelKind kind, const ImageSet& train, const TrainSpec& s
   cfg.log_noise_var = std::log(0.05);
   Rng init(spec.seed);
   Vae<float> model(cfg, init);
-  ch08::ParallelAdam<float> adam(model.parameters(), spec.lr);
-  Progress progress(os, what, spec.epochs, (train.size() + spec.batch - 1) / spec.batch);
-  for (int e = 0; e < spec.epochs; ++e) {
-    const std::uint64_t seed = spec.seed + 1000 * std::uint64_t(e);
-    Rng shuffle(seed, 0xABCD);
-    const Minibatches batches(train.size(), spec.batch, shuffle);
-    double total = 0;
-    for (Index k = 0; k < batches.count(); ++k) {
-      const MatF X = train.batch<float>(batches.indices(k), batches.size(k));
-      Rng rng(seed, std::uint64_t(k));
-      // The autoencoder: eps = 0, so z = mu(x) and (beta = 0) the loss is -log p(x | mu(x)).
-      const MatF eps = kind == ModelKind::Autoencoder ? MatF::Zero(cfg.latent, X.cols())
-                                                      : rng.normal_matrix<float>(cfg.latent, X.cols());
-      const float loss = model.forward(X, eps);
-      require_finite_loss(loss, e, long(k));
-      model.backward(X);
-      adam.step();
-      total += loss;
-      progress.batch(long(k), loss);
-    }
-    progress.epoch(e, "mean loss " + std::to_string(total / double(batches.count())) + " nats");
-  }
+  Adam<float> adam(model.parameters(), spec.lr);
+  TrainOptions opt;
+  opt.epochs = spec.epochs;
+  opt.batch = spec.batch;
+  opt.seed = spec.seed;
+  opt.what = what;
+  opt.progress = progress;
+  double epoch_total = 0.0;
+  Index batches = 0;
+  train_minibatches(train.size(), adam, opt, [&](const Minibatch& b) {
+    const MatF X = train.batch<float>(b.indices, b.size);
+    // The autoencoder: eps = 0, so z = mu(x) and (beta = 0) the loss is -log p(x | mu(x)).
+    Rng rng = b.rng();
+    const MatF eps = kind == ModelKind::Autoencoder ? MatF::Zero(cfg.latent, X.cols())
+                                                    : rng.normal_matrix<float>(cfg.latent, X.cols());
+    const float loss = model.forward(X, eps);
+    model.backward(X);
+    epoch_total += loss;
+    ++batches;
+    return double(loss);
+  }, [&](int) {
+    const std::string line = "mean loss " + std::to_string(epoch_total / double(std::max<Index>(1, batches))) + " nats";
+    epoch_total = 0.0;
+    batches = 0;
+    return line;
+  });
   return model;
 }
 

@@ -3,7 +3,8 @@
 // Both models are chapter 8's network (chapters/08_vae/vae.hpp: 784-400-L, Bernoulli or Gaussian
 // decoder). The autoencoder is that network with beta = 0 and eps = 0: z = mu(x), the loss is the
 // reconstruction term alone and the log-variance head is unused. Same architecture, same code size,
-// same optimiser: the only difference is the KL term and the noise.
+// same optimiser and training loop (course/train.hpp): the only difference is the KL term and the
+// noise.
 #pragma once
 
 #include <functional>
@@ -28,10 +29,11 @@ struct TrainSpec {
   Likelihood likelihood = Likelihood::Bernoulli;
 };
 
-// Trains an autoencoder or a VAE on `train` with Adam (every batch checked for a finite loss);
-// epoch e shuffles and draws eps from seed + 1000 e. Progress goes to `os`.
+// Trains an autoencoder or a VAE on `train` with the course's Adam and training loop
+// (course/train.hpp: every batch checked for a finite loss; batch k of epoch e draws its eps from
+// Rng(seed + 1000 e, k)). Progress goes to `progress` (null: silent).
 Vae<float> train_model(ModelKind kind, const ImageSet& train, const TrainSpec& spec, const std::string& what,
-                       std::ostream& os);
+                       std::ostream* progress);
 
 // The images of `set` whose class passes `keep`, at most `max_count` of them (in order).
 ImageSet select_classes(const ImageSet& set, const std::function<bool(int)>& keep, Index max_count = -1);
