@@ -45,4 +45,23 @@ double perplexity(const VecD& counts) {
   throw course::NotImplemented("10.5 perplexity");
 }
 
+MatD causal_mask(Index kernel, bool include_centre) {
+  // HINT: tap (i, j) of a kernel centred on the output pixel reads the pixel (row + i - c, col + j - c).
+  // HINT: it is in the past in raster order when i < c, or when i == c and j < c (eq. 10.9).
+  // TODO(exercise 10.6): your code here.
+  throw course::NotImplemented("10.6 causal_mask");
+}
+
+double grid_log_likelihood(const MatD& logits, const std::vector<Index>& codes) {
+  // HINT: log softmax(a)_k = a_k - log sum_j exp(a_j); subtract max_j a_j inside the exp (eq. 10.8).
+  // TODO(exercise 10.7): your code here.
+  throw course::NotImplemented("10.7 grid_log_likelihood");
+}
+
+CodebookUsage codebook_usage(const std::vector<Index>& codes, Index K) {
+  // HINT: p_k = counts_k / N over the N codes; H = -sum_k p_k log2 p_k; perplexity 2^H (eq. 10.10).
+  // TODO(exercise 10.8): your code here.
+  throw course::NotImplemented("10.8 codebook_usage");
+}
+
 }  // namespace course::ch10

@@ -83,4 +83,54 @@ double perplexity(const VecD& counts) {
   // END SOLUTION
 }
 
+MatD causal_mask(Index kernel, bool include_centre) {
+  // BEGIN SOLUTION
+  // HINT: tap (i, j) of a kernel centred on the output pixel reads the pixel (row + i - c, col + j - c).
+  // HINT: it is in the past in raster order when i < c, or when i == c and j < c (eq. 10.9).
+  if (kernel < 1 || kernel % 2 == 0) throw std::invalid_argument("causal_mask: the kernel must be odd");
+  const Index c = kernel / 2;
+  MatD m = MatD::Zero(kernel, kernel);
+  for (Index i = 0; i < kernel; ++i)
+    for (Index j = 0; j < kernel; ++j)
+      if (i < c || (i == c && j < c)) m(i, j) = 1.0;
+  if (include_centre) m(c, c) = 1.0;
+  return m;
+  // END SOLUTION
+}
+
+double grid_log_likelihood(const MatD& logits, const std::vector<Index>& codes) {
+  // BEGIN SOLUTION
+  // HINT: log softmax(a)_k = a_k - log sum_j exp(a_j); subtract max_j a_j inside the exp (eq. 10.8).
+  if (Index(codes.size()) != logits.cols())
+    throw std::invalid_argument("grid_log_likelihood: one code per column of logits");
+  double total = 0.0;
+  for (Index q = 0; q < logits.cols(); ++q) {
+    const double m = logits.col(q).maxCoeff();
+    const double lse = m + std::log((logits.col(q).array() - m).exp().sum());
+    total += logits(codes[std::size_t(q)], q) - lse;
+  }
+  return total;
+  // END SOLUTION
+}
+
+CodebookUsage codebook_usage(const std::vector<Index>& codes, Index K) {
+  // BEGIN SOLUTION
+  // HINT: p_k = counts_k / N over the N codes; H = -sum_k p_k log2 p_k; perplexity 2^H (eq. 10.10).
+  CodebookUsage u;
+  u.counts = VecD::Zero(K);
+  for (Index k : codes) u.counts(k) += 1.0;
+  const double n = double(codes.size());
+  for (Index k = 0; k < K; ++k) {
+    if (u.counts(k) == 0.0) {
+      ++u.dead;
+      continue;
+    }
+    const double p = u.counts(k) / n;
+    u.entropy_bits -= p * std::log2(p);
+  }
+  u.perplexity = std::exp2(u.entropy_bits);
+  return u;
+  // END SOLUTION
+}
+
 }  // namespace course::ch10

@@ -7,18 +7,22 @@
 //      codebook loss (eq. 10.4) and by exponential moving averages (eq. 10.5), with dead codes
 //      restarted from encoder outputs;
 //   3. test reconstruction, code usage and perplexity;
-//   4. the lecture figures.
+//   4. the lecture figures;
+//   5. the convolutional VQ-VAE (a 7 x 7 grid of codes, eqs. 10.7, 10.10) and a PixelCNN prior over
+//      the grid (eqs. 10.8, 10.9) that samples new images: checks, training, figures.
 #include <algorithm>
 #include <functional>
 #include <iomanip>
 #include <iostream>
 
 #include "10_vq_vae/checks.hpp"
+#include "10_vq_vae/grid_checks.hpp"
 #include "10_vq_vae/vq_vae.hpp"
 #include "course/chapter.hpp"
 #include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 using namespace course;
 using namespace course::ch10;
@@ -29,15 +33,28 @@ int main(int argc, char** argv) {
     ChapterCli cli("10", "the VQ-VAE: nearest-neighbour quantisation, straight-through, EMA codebook");
     VqConfig cfg;
     long train_images = 0;
+    GridConfig grid;
+    PriorConfig prior_cfg;
+    int grid_epochs = 0, prior_epochs = 0;
+    long grid_images = 0;
     cli.chapter_options().add_options()
       ("codes", po::value<Index>(&cfg.codes)->default_value(64), "codebook size K")
       ("positions", po::value<Index>(&cfg.positions)->default_value(8), "code vectors per image M")
       ("dim", po::value<Index>(&cfg.dim)->default_value(8), "dimension D of a code vector")
-      ("train-images", po::value<long>(&train_images), "training images used (default all, --quick 2000)");
+      ("train-images", po::value<long>(&train_images), "training images used (default all, --quick 2000)")
+      ("grid-codes", po::value<Index>(&grid.codes)->default_value(128), "conv VQ-VAE: codebook size K")
+      ("grid-dim", po::value<Index>(&grid.dim)->default_value(16), "conv VQ-VAE: code dimension D")
+      ("grid-epochs", po::value<int>(&grid_epochs)->default_value(2), "conv VQ-VAE: epochs (--quick 1)")
+      ("grid-images", po::value<long>(&grid_images), "conv VQ-VAE and prior: training images (default 20000, --quick 1000)")
+      ("prior-epochs", po::value<int>(&prior_epochs)->default_value(3), "PixelCNN prior: epochs (--quick 1)");
     const CommonOptions opt = cli.parse(argc, argv);
     if (cfg.codes < 2 || cfg.codes > 4096) throw InputError("--codes must be between 2 and 4096");
     if (cfg.positions < 1 || cfg.positions > 64) throw InputError("--positions must be between 1 and 64");
     if (cfg.dim < 1 || cfg.dim > 64) throw InputError("--dim must be between 1 and 64");
+    if (grid.codes < 2 || grid.codes > 1024) throw InputError("--grid-codes must be between 2 and 1024");
+    if (grid.dim < 1 || grid.dim > 128) throw InputError("--grid-dim must be between 1 and 128");
+    if (grid_epochs < 0 || grid_epochs > 100) throw InputError("--grid-epochs must be between 0 and 100");
+    if (prior_epochs < 0 || prior_epochs > 100) throw InputError("--prior-epochs must be between 0 and 100");
     cfg.epochs = opt.epochs_or(opt.quick ? 1 : 4);
     cfg.seed = opt.seed;
     if (opt.quick) cfg.window = 5;
@@ -51,6 +68,10 @@ int main(int argc, char** argv) {
     for (auto& row : all_checks()) table.add(row);
     table.print(std::cout, "Verification (B = 5 images, M = 4, D = 3, K = 6, beta = 0.25; whole model: 8 pixels, H = 6, "
                           "M = 2, D = 3, K = 5, B = 4; Lloyd: 200 points, K = 6)");
+    CheckTable grid_table;
+    for (auto& row : grid_checks()) grid_table.add(row);
+    grid_table.print(std::cout, "Verification, the grid of codes (conv VQ-VAE: 8x8 images, 3 channels, D = 3, K = 5, "
+                               "2x2 grid, B = 2; prior: 4x4 grid, K = 5)");
 
     // ---- 2. Training: codebook loss vs EMA --------------------------------------------------------
     Index n_train = data.train.size();
@@ -137,6 +158,120 @@ int main(int argc, char** argv) {
       figs.draw("perplexity_dead_codes",
                 plot::Figure{"Codebook use during training: loss-based vs EMA update", {ppl, dead}, 1, 1200, 450});
     }
-    return finish_chapter(figs, {&table});
+    // ---- 5. The convolutional VQ-VAE and the prior over its grid of codes ------------------------
+    {
+      grid.height = train.rows, grid.width = train.cols, grid.seed = opt.seed;
+      grid.epochs = opt.quick ? std::min(grid_epochs, 1) : grid_epochs;
+      prior_cfg.codes = grid.codes, prior_cfg.seed = opt.seed + 1;
+      prior_cfg.epochs = opt.quick ? std::min(prior_epochs, 1) : prior_epochs;
+      Index n_grid = std::min<Index>(data.train.size(), opt.quick ? 1000 : 20000);
+      if (cli.vm().count("grid-images")) n_grid = std::clamp<Index>(grid_images, 1, data.train.size());
+      if (grid.height % 4 != 0 || grid.width % 4 != 0) throw InputError("the conv VQ-VAE needs image sides divisible by 4");
+      prior_cfg.height = grid.height / 4, prior_cfg.width = grid.width / 4;
+      const ImageSet gtrain = data.train.head(n_grid);
+      std::cout << "\nThe convolutional VQ-VAE: " << gtrain.size() << " training images, a " << prior_cfg.height << "x"
+                << prior_cfg.width << " grid of codes, K = " << grid.codes << ", D = " << grid.dim << ", EMA codebook, "
+                << grid.epochs << " epoch(s)\n";
+      GridRun grun;
+      ConvVqVae<float> conv = train_conv_vq_vae(gtrain, grid, grun, &std::cout);
+      const GridEvaluation gev = evaluate_grid(conv, test);
+      // The MLP model's squared error on the same images, for the comparison.
+      double mlp_se = 0, s1 = 0, s2 = 0;
+      for (Index c = 0; c < test.size(); c += 1000) {
+        const Index m = std::min<Index>(1000, test.size() - c);
+        const MatD X = test.range<float>(c, m).cast<double>();
+        mlp_se += (by_ema.reconstruct(test.range<float>(c, m)).cast<double>() - X).squaredNorm();
+        s1 += X.sum(), s2 += X.squaredNorm();
+      }
+      const double npx = double(test.size() * test.dim());
+      const double mlp_ratio = (mlp_se / npx) / (s2 / npx - (s1 / npx) * (s1 / npx));
+      // The prior, trained on the codes of the training images, evaluated on the test images' codes.
+      const std::vector<Index> train_codes = encode_all(conv, gtrain);
+      const std::vector<Index> test_codes = encode_all(conv, test);
+      double prior_seconds = 0;
+      GridPrior<float> prior = train_prior(train_codes, gtrain.size(), prior_cfg, &std::cout, &prior_seconds);
+      const Index P = prior.positions();
+      double test_nats = 0;
+      for (Index c = 0; c < test.size(); c += 500) {
+        const Index m = std::min<Index>(500, test.size() - c);
+        const std::vector<Index> chunk(test_codes.begin() + c * P, test_codes.begin() + (c + m) * P);
+        for (double lp : prior.log_prob(chunk, m)) test_nats -= lp;
+      }
+      const double prior_bits = test_nats / double(test.size() * P) / std::log(2.0);
+      const CodebookUsage train_use = codebook_usage(train_codes, grid.codes);
+      // The unigram model's test cross-entropy (codes independent, with train frequencies, add-one).
+      double unigram_bits = 0;
+      for (Index k : test_codes) unigram_bits -= std::log2((train_use.counts(k) + 1.0) / (double(train_codes.size()) + double(grid.codes)));
+      unigram_bits /= double(test_codes.size());
+      const CheckRow entropy_bound =
+          check_bound("10.10", "test codes' entropy (bits) <= log2 K", gev.usage.entropy_bits, std::log2(double(grid.codes)));
+      grid_table.add(entropy_bound);
+      std::cout << std::setprecision(4) << "\nSummary, the grid of codes (" << test.size() << " test images)\n"
+                << "  conv VQ-VAE: test -log p(x|z_q) " << gev.reconstruction << " nats/image, MSE / pixel variance "
+                << gev.mse_over_variance << " (MLP VQ-VAE with EMA: " << mlp_ratio << "), " << grun.seconds << " s\n"
+                << "  codebook use over the whole test set: perplexity " << gev.usage.perplexity << " of K = " << grid.codes
+                << ", entropy " << gev.usage.entropy_bits << " bits, dead codes " << gev.usage.dead << ", restarts " << grun.restarts << "\n"
+                << "  prior: test " << prior_bits << " bits per code, against " << unigram_bits << " for independent codes (unigram) and "
+                << std::log2(double(grid.codes)) << " = log2 K for uniform codes; " << prior_seconds << " s\n"
+                << "  " << entropy_bound.line() << "\n";
+      record_metric("grid_mse_ratio", gev.mse_over_variance, 3);
+      record_metric("mlp_mse_ratio", mlp_ratio, 3);
+      record_metric("grid_perplexity", gev.usage.perplexity, 1);
+      record_metric("grid_dead", double(gev.usage.dead), 0);
+      record_metric("prior_bits", prior_bits, 3);
+      record_metric("unigram_bits", unigram_bits, 3);
+      {
+        plot::Montage rec;
+        rec.title = "test images; MLP VQ-VAE (8 codes, K = " + std::to_string(cfg.codes) + "); conv VQ-VAE (7x7 codes, K = " +
+                    std::to_string(grid.codes) + ")";
+        rec.image_rows = train.rows, rec.image_cols = train.cols;
+        const Index n = std::min<Index>(12, test.size());
+        const MatF X = test.range<float>(0, n);
+        rec.rows = {plot::columns(X.cast<double>(), n), plot::columns(by_ema.reconstruct(X).cast<double>(), n),
+                    plot::columns(conv.reconstruct(X).cast<double>(), n)};
+        rec.row_labels = {"test image", "MLP VQ-VAE", "conv VQ-VAE"};
+        figs.draw("grid_reconstructions", rec);
+      }
+      {
+        Rng srng(opt.seed, 77);
+        const Index n = 12;
+        const std::vector<Index> sampled = prior.sample(2 * n, srng);
+        // Codes drawn independently from the training frequencies: what sampling without a prior gives.
+        std::vector<Index> independent;
+        for (Index i = 0; i < 2 * n * P; ++i) {
+          double u = srng.uniform() * double(train_codes.size());
+          Index k = 0;
+          while (k < grid.codes - 1 && (u -= train_use.counts(k)) > 0) ++k;
+          independent.push_back(k);
+        }
+        const MatD A = nn::activation_forward(nn::Activation::Sigmoid, conv.decode_logits(sampled, 2 * n)).cast<double>();
+        const MatD B = nn::activation_forward(nn::Activation::Sigmoid, conv.decode_logits(independent, 2 * n)).cast<double>();
+        plot::Montage m;
+        m.title = "decoded code grids: drawn from the PixelCNN prior (rows 1-2), drawn independently per position (row 3)";
+        m.image_rows = train.rows, m.image_cols = train.cols;
+        m.rows = {plot::columns(A, n), plot::columns(A.rightCols(n), n), plot::columns(B, n)};
+        m.row_labels = {"prior", "prior", "independent"};
+        figs.draw("grid_samples", m);
+      }
+      {
+        std::vector<double> u(gev.usage.counts.data(), gev.usage.counts.data() + gev.usage.counts.size());
+        std::sort(u.rbegin(), u.rend());
+        std::vector<double> x, y;
+        for (std::size_t k = 0; k < u.size(); ++k) x.push_back(double(k)), y.push_back(100.0 * u[k] / double(test_codes.size()));
+        plot::Panel p;
+        p.title = "conv VQ-VAE: perplexity " + format_number(gev.usage.perplexity, 3) + " of K = " + std::to_string(grid.codes) +
+                  ", " + std::to_string(gev.usage.dead) + " dead";
+        p.xlabel = "code k (sorted by use)";
+        p.ylabel = "share of the test set's codes (%)";
+        p.xrange = std::make_pair(-1.0, double(u.size()));
+        p.yrange = std::make_pair(0.0, 1.1 * (y.empty() ? 1.0 : y.front()));
+        p.series.push_back(plot::Series{plot::Series::Kind::Boxes, "", {x, y}, ""});
+        p.series.push_back(plot::hline("uniform use, 100/K %", 100.0 / double(grid.codes), -0.5, double(u.size()) - 0.5));
+        figs.draw("grid_codebook_usage",
+                  plot::Figure{"Codebook usage over the " + std::to_string(test.size()) + " test images (" +
+                                   std::to_string(test_codes.size()) + " codes)", {p}, 1, 900, 450});
+      }
+    }
+    return finish_chapter(figs, {&table, &grid_table});
   });
 }

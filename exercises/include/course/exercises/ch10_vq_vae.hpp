@@ -76,4 +76,41 @@ void ema_codebook_update(EmaCodebook& cb, const MatD& Ze, const std::vector<Inde
 // 2^H, a missing minus sign and 0 log 0 = NaN fail.
 double perplexity(const VecD& counts);
 
+// ---- The convolutional VQ-VAE's grid of codes and its autoregressive prior (docs/10, section 7) ----
+// A code grid is H x W codes in raster order: position q = row * W + column, codes[q] in [0, K).
+
+// Exercise 10.6 -- the causal mask of a masked convolution (eq. 10.9).
+// Return the kernel x kernel 0/1 matrix M (kernel odd, centre c = kernel / 2) of a PixelCNN
+// convolution in raster order: M(i, j) = 1 where the tap (i, j) reads a position strictly BEFORE the
+// output's own position (a row above, or the same row to the left); the centre tap (c, c) is 1
+// only when include_centre (mask "B", for layers after the first) and 0 otherwise (mask "A").
+// Tests: the prior built with your masks is exactly causal (eq. 10.9): its output at position q
+// does not change when any code at a position >= q changes; a centre tap left on in the first
+// layer, and a mask that also lets the taps to the right of the centre through, fail.
+MatD causal_mask(Index kernel, bool include_centre);
+
+// Exercise 10.7 -- the prior's log-likelihood of a code grid (eq. 10.8).
+// logits is K x N: column q holds the prior's unnormalised log-probabilities of the K codes at
+// position q (a softmax over the column gives p(k_q = . | k_<q)); codes has N entries. Return
+// log p(k_1, ..., k_N) in nats, by the chain rule. Logits can be large (up to 1e3 in magnitude):
+// compute it without overflow.
+// Tests: equal to the sum of the logs of the conditionals of eq. 10.8 computed one by one (1e-10),
+// -N log K for equal logits, finite for logits of 1e3; a missing normaliser (the raw logit of the
+// code) and log-sum-exp without the max shift (inf or NaN) fail.
+double grid_log_likelihood(const MatD& logits, const std::vector<Index>& codes);
+
+// The use of a codebook of K codes over a whole set of code grids (eq. 10.10).
+struct CodebookUsage {
+  VecD counts;              // K: how often each code is used
+  double entropy_bits = 0;  // H of the usage distribution, in bits (0 log 0 = 0)
+  double perplexity = 0;    // 2^H = exp(H in nats), in [1, K]
+  Index dead = 0;           // codes never used
+};
+
+// Exercise 10.8 -- codebook usage statistics (eq. 10.10) of `codes` (all in [0, K), not empty).
+// Tests: K equally used codes give H = log2 K, perplexity K and no dead code; one code gives
+// H = 0, perplexity 1, K - 1 dead; on a skewed sample, the entropy against a direct sum; entropy in
+// nats reported as bits, and counts normalised by K instead of by the number of codes, fail.
+CodebookUsage codebook_usage(const std::vector<Index>& codes, Index K);
+
 }  // namespace course::ch10
