@@ -226,7 +226,7 @@ def plant_defects(book, page):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True, help="the build directory (chapters/chNN_* programs)")
-    ap.add_argument("--chapters", default="05,08", help="chapters to run with --quick (comma-separated)")
+    ap.add_argument("--chapters", default="05,08,10", help="chapters to run with --quick (comma-separated)")
     ap.add_argument("--keep", help="build the book here and keep it (default: a temporary directory)")
     ap.add_argument("--screenshots", help="save a laptop-width screenshot of each run chapter's page here")
     args = ap.parse_args()
