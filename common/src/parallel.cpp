@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <Eigen/Core>
@@ -210,11 +211,19 @@ void run_blocks(Index blocks, BlockFn fn, void* context) {
   {
     const int workers = threads() - 1;
     const std::uint32_t g = p.gen.load(std::memory_order_relaxed) + 1;  // only the caller writes gen
-    for (; p.spawned < workers; ++p.spawned) std::thread(worker_main, &p, p.spawned, g - 1).detach();
+    // A thread that cannot be created (a process limit reached, as under a fork bomb beside us)
+    // is not an error: the caller claims blocks itself, so the job finishes with the workers that exist.
+    for (; p.spawned < workers; ++p.spawned) {
+      try {
+        std::thread(worker_main, &p, p.spawned, g - 1).detach();
+      } catch (const std::system_error&) {
+        break;
+      }
+    }
     p.fn.store(fn, std::memory_order_relaxed);
     p.context.store(context, std::memory_order_relaxed);
     p.blocks.store(blocks, std::memory_order_relaxed);
-    p.active.store(workers, std::memory_order_relaxed);
+    p.active.store(std::min(workers, p.spawned), std::memory_order_relaxed);
     p.done.store(0, std::memory_order_relaxed);
     p.error = nullptr;
     p.claim.store(std::uint64_t(g) << 32, std::memory_order_release);
