@@ -15,7 +15,7 @@ namespace course::ch14 {
 inline constexpr int kScoreCheckTime = 25;
 
 struct TrainingConfig {
-  int steps = 6000;        // Adam steps
+  int steps = 8000;        // Adam steps
   Index batch = 256;       // (x_0, t, eps) triples per step, t uniform on 1..T
   Index hidden = 128;      // width of the three hidden layers (ReLU)
   Index embedding = 16;    // sin/cos pairs of the time embedding: 2 x 8 numbers

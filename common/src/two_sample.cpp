@@ -59,12 +59,11 @@ CheckRow check_two_sample(const std::string& id, const std::string& claim, const
   if (X.cols() != Y.cols()) throw std::invalid_argument("check_two_sample: the two samples differ in size");
   const double mmd = X.allFinite() && Y.allFinite() ? mmd_biased(X, Y, bandwidth) : std::nan("");
   const double threshold = mmd_threshold(X.cols(), alpha);
-  CheckRow r = check_bound(id, claim, mmd, threshold, 0.0);
+  CheckRow r = check_row(id, claim, "two-sample", mmd, threshold, mmd - threshold, 0.0);
   std::ostringstream os;
   os << "MMD_b = " << mmd << " <= " << threshold << " = sqrt(2/m)(1 + sqrt(2 log(1/alpha))), m = " << X.cols()
      << ", Gaussian kernel h = " << bandwidth << ", false-failure rate <= " << alpha
      << " (Gretton et al. 2012, Cor. 9)";
-  r.kind = "two-sample";
   r.detail = os.str();
   return r;
 }

@@ -175,27 +175,47 @@ BOOST_AUTO_TEST_CASE(eq_14_7_learned_noise_predictor_points_along_the_score) {
 
 // ---- (14.8) -------------------------------------------------------------------------------------
 
+BOOST_AUTO_TEST_CASE(eq_14_8_the_radial_cdf_of_the_data_is_right) {
+  // The table integrates to 1, and fresh data passes its own goodness-of-fit test.
+  COURSE_CHECK(check_identity("14.8", "radial CDF at r = 4 is 1", data_radius_cdf(3.9999), 1.0, 1e-8));
+  Rng rng(1480);
+  COURSE_CHECK(check_eq_14_8_radii(chapter_data().sample(kMmdSamples, rng), "fresh data"));
+  // A ring 3% too wide is rejected.
+  COURSE_CHECK_REJECTS(check_eq_14_8_radii(1.03 * chapter_data().sample(kMmdSamples, rng), "data x 1.03"),
+                       "radii 3% too large");
+}
+
+namespace {
+// The planted reverse steps.
+MatD reverse_alpha_for_sqrt_alpha(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Z) {
+  const double beta = s.beta(t - 1), alpha = s.alpha(t - 1), ab = s.alpha_bar(t - 1);
+  return (Xt - beta / std::sqrt(1.0 - ab) * E) / alpha + std::sqrt(posterior_coefficients(s, t).variance) * Z;
+}
+MatD reverse_variance_for_sd(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Z) {
+  return mean_from_eps(Xt, E, s, t) + posterior_coefficients(s, t).variance * Z;
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(eq_14_8_reverse_chain_samples_pass_a_two_sample_test) {
-  COURSE_CHECK(check_eq_14_8_samples(exact_samples(1481), "exact-predictor chain"));
-  COURSE_CHECK_REJECTS(check_eq_14_8_samples(exact_samples(1481, [](const MatD& Xt, const MatD& E, const NoiseSchedule& s,
-                                                                    int t, const MatD& Z) {
-                         const double beta = s.beta(t - 1), alpha = s.alpha(t - 1), ab = s.alpha_bar(t - 1);
-                         return MatD((Xt - beta / std::sqrt(1.0 - ab) * E) / alpha +
-                                     std::sqrt(posterior_coefficients(s, t).variance) * Z);
-                       }), "lecture-style alpha_t"), "alpha_t for sqrt(alpha_t) in the reverse mean");
-  COURSE_CHECK_REJECTS(check_eq_14_8_samples(exact_samples(1481, [](const MatD& Xt, const MatD& E, const NoiseSchedule& s,
-                                                                    int t, const MatD& Z) {
-                         return MatD(mean_from_eps(Xt, E, s, t) + posterior_coefficients(s, t).variance * Z);
-                       }), "beta~ noise"), "beta~_t for sqrt(beta~_t) as the noise scale");
+  const MatD exact = exact_samples(1481);
+  COURSE_CHECK(check_eq_14_8_samples(exact, "exact-predictor chain"));
+  COURSE_CHECK(check_eq_14_8_radii(exact, "exact-predictor chain"));
+  const MatD wrong_mean = exact_samples(1481, reverse_alpha_for_sqrt_alpha);
+  COURSE_CHECK_REJECTS(check_eq_14_8_radii(wrong_mean, "alpha_t"), "alpha_t for sqrt(alpha_t) in the reverse mean");
+  const MatD wrong_noise = exact_samples(1481, reverse_variance_for_sd);
+  COURSE_CHECK_REJECTS(check_eq_14_8_radii(wrong_noise, "beta~ noise"), "beta~_t for sqrt(beta~_t) as the noise scale");
   Rng rng(1482);
-  COURSE_CHECK_REJECTS(check_eq_14_8_samples(rng.normal_matrix<double>(2, kMmdSamples), "x_T"),
-                       "no reverse chain: x_T ~ N(0, I), the data's Gaussian fit");
+  const MatD noise = rng.normal_matrix<double>(2, kMmdSamples);
+  COURSE_CHECK_REJECTS(check_eq_14_8_samples(noise, "x_T"), "no reverse chain: x_T ~ N(0, I), the data's Gaussian fit");
+  COURSE_CHECK_REJECTS(check_eq_14_8_radii(noise, "x_T"), "no reverse chain: x_T ~ N(0, I)");
 }
 
 BOOST_AUTO_TEST_CASE(eq_14_8_trained_ddpm_samples_pass_a_two_sample_test) {
   Rng rng(1483);
-  const MatD samples = run_reverse(chapter_schedule(), predictor_fn(trained()), kMmdSamples, rng);
+  // 2,000 samples of the quick model (the chapter's default run checks 4,000 of a longer-trained one).
+  const MatD samples = run_reverse(chapter_schedule(), predictor_fn(trained()), 2000, rng);
   COURSE_CHECK(check_eq_14_8_samples(samples, "trained MLP (quick)"));
+  COURSE_CHECK(check_eq_14_8_radii(samples, "trained MLP (quick)"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
