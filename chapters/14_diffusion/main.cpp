@@ -20,6 +20,7 @@
 #include "course/chapter.hpp"
 #include "course/error.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 using namespace course;
 using namespace course::ch14;
@@ -154,6 +155,15 @@ int main(int argc, char** argv) {
     trained.add(check_eq_14_8_samples(generated, "trained MLP chain", opt.seed + 150));
     trained.add(check_eq_14_8_radii(generated, "trained MLP chain"));
     trained.print(std::cout, "The trained DDPM (" + std::to_string(samples) + " samples)");
+    // The numbers docs/14-diffusion.md quotes ({{metric:ch14.NAME}}), from this run.
+    record_metric("train_seconds", train_seconds, 1);
+    record_metric("loss", loss_net.mean, 4);
+    record_metric("loss_floor", loss_opt.mean, 4);
+    record_metric("cosine_t25", trained.rows()[0].numeric, 3);
+    record_metric("mmd", trained.rows()[1].analytic, 4);
+    record_metric("mmd_bound", trained.rows()[1].numeric, 4);
+    record_metric("ks", trained.rows()[2].analytic, 4);
+    record_metric("ks_bound", trained.rows()[2].numeric, 4);
 
     std::vector<double> ts, cos_net, cos_linear;
     for (int t : {1, 2, 5, 10, 25, 50, 100, 150, 200, 250}) {
