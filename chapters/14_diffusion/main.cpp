@@ -69,18 +69,17 @@ McEstimate simple_loss(const EpsFn& eps_fn, const NoiseSchedule& s, Index n, std
 int main(int argc, char** argv) {
   return run_chapter([&] {
     ChapterCli cli("14", "diffusion models: the forward process, the ELBO, the noise predictor and the score");
-    int steps = 0, hidden = 0;
+    int hidden = 0;
     Index samples = 0;
     cli.chapter_options().add_options()
-      ("steps", po::value<int>(&steps), "Adam steps of the noise predictor (default 8000, --quick 4000)")
       ("hidden", po::value<int>(&hidden), "width of its three hidden layers (default 128, --quick 64)")
       ("samples", po::value<Index>(&samples), "reverse-chain samples for the two-sample tests (default 4000, --quick 2000)");
     const CommonOptions opt = cli.parse(argc, argv);
     TrainingConfig config = opt.quick ? quick_training() : default_training();
-    if (cli.vm().count("steps")) config.steps = steps;
+    if (cli.vm().count("epochs")) config.epochs = opt.epochs;
     if (cli.vm().count("hidden")) config.hidden = hidden;
     if (!cli.vm().count("samples")) samples = opt.quick ? 2000 : 4000;
-    if (config.steps < 1 || config.steps > 1000000) throw InputError("--steps must be between 1 and 1000000");
+    if (config.epochs < 1 || config.epochs > 100000) throw InputError("--epochs must be between 1 and 100000");
     if (config.hidden < 1 || config.hidden > 4096) throw InputError("--hidden must be between 1 and 4096");
     if (samples < 100 || samples > 100000) throw InputError("--samples must be between 100 and 100000");
 
@@ -132,8 +131,9 @@ int main(int argc, char** argv) {
 
     // ---- 3. The noise predictor ------------------------------------------------------------------
     std::cout << "\nNoise predictor: MLP [x; e(t)] (" << 2 + config.embedding << ") -> " << config.hidden << " -> "
-              << config.hidden << " -> " << config.hidden << " -> 2 (ReLU), " << config.steps << " Adam steps of "
-              << config.batch << " (x_0, t, eps), lr " << config.lr << " (/10 for the last quarter)\n";
+              << config.hidden << " -> " << config.hidden << " -> 2 (ReLU), " << config.epochs << " epochs of Adam over "
+              << config.train_points << " points in batches of " << config.batch << " (x_0, t, eps), lr " << config.lr
+              << " (/10 for the last quarter)\n";
     clock = Stopwatch();
     const TrainedPredictor net = train_noise_predictor(data, s, config, opt.seed + 14, &std::cout);
     const double train_seconds = clock.seconds();
@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
     }
 
     std::cout << std::setprecision(4) << "\nSummary\n"
-              << "  noise predictor: " << config.steps << " steps in " << std::setprecision(3) << train_seconds
+              << "  noise predictor: " << config.epochs << " epochs in " << std::setprecision(3) << train_seconds
               << " s; L_simple = " << std::setprecision(4) << loss_net.mean << " +- " << loss_net.se
               << " (the exact predictor E[eps | x_t]: " << loss_opt.mean << " +- " << loss_opt.se
               << ", the floor no network can beat)\n"
@@ -217,11 +217,11 @@ int main(int argc, char** argv) {
     }
     {
       Panel p;
-      p.title = "noise predictor: L_simple during training (smoothed)";
-      p.xlabel = "Adam step";
+      p.title = "noise predictor: L_simple during training (mean over each epoch)";
+      p.xlabel = "epoch";
       p.ylabel = "||eps - eps_theta(x_t, t)||^2";
-      p.series.push_back(plot::lines("trained MLP", net.step, net.loss, "lw 2"));
-      p.series.push_back(plot::hline("exact predictor E[eps | x_t] (the floor)", loss_opt.mean, 0.0, double(config.steps)));
+      p.series.push_back(plot::lines("trained MLP", net.epoch, net.loss, "lw 2"));
+      p.series.push_back(plot::hline("exact predictor E[eps | x_t] (the floor)", loss_opt.mean, 1.0, double(config.epochs)));
       Panel q;
       q.title = "its score vs the exact score of q_t";
       q.xlabel = "step t";
