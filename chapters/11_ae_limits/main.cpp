@@ -243,12 +243,10 @@ int main(int argc, char** argv) {
       Roc roc_ae, roc_vae;
     };
     std::vector<AnomalyRow> anomaly;
+    // Every class is held out once, also with --quick (then on fewer images): the doc quotes all ten AUCs.
     std::vector<int> held_list;
-    if (opt.quick)
-      held_list = {held_out};
-    else
-      for (int c = 0; c < classes; ++c) held_list.push_back(c);
-    const Index per_model = opt.quick ? 1500 : 12000;
+    for (int c = 0; c < classes; ++c) held_list.push_back(c);
+    const Index per_model = opt.quick ? 800 : 12000;
     Roc roc_iw;
     AucResult iw_auc;
     CheckTable real;

@@ -226,7 +226,9 @@ def plant_defects(book, page):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True, help="the build directory (chapters/chNN_* programs)")
-    ap.add_argument("--chapters", default="05,08,10", help="chapters to run with --quick (comma-separated)")
+    ap.add_argument("--chapters", default="auto",
+                    help="chapters to run with --quick (comma-separated); 'auto' (the default): 05 (a chapter "
+                         "without metrics) and every chapter whose doc quotes a run metric ({{metric:...}})")
     ap.add_argument("--keep", help="build the book here and keep it (default: a temporary directory)")
     ap.add_argument("--screenshots", help="save a laptop-width screenshot of each run chapter's page here")
     args = ap.parse_args()
@@ -243,6 +245,9 @@ def main():
     failures = []
     try:
         run = [c.strip() for c in args.chapters.split(",") if c.strip()]
+        if run == ["auto"]:
+            run = sorted({"05"} | {d.name[:2] for d in (ROOT / "docs").glob("[0-9][0-9]-*.md")
+                                   if "{{metric:" in d.read_text(errors="replace")})
         for nn in run:
             progs = sorted(pathlib.Path(args.build, "chapters").glob(f"ch{nn}_*"))
             progs = [p for p in progs if p.is_file() and os.access(p, os.X_OK)]
