@@ -206,7 +206,7 @@ BumpComparison compare_on_bumps(std::uint64_t seed, Activation hidden, int epoch
                         linear ? Activation::Identity : Activation::Sigmoid, Loss::MSE};
   Rng rng(seed, 3);
   DeepAutoencoder<float> ae(spec, rng);
-  TrainOptions opt;
+  AeTrainOptions opt;
   opt.epochs = epochs;
   opt.batch = 50;
   opt.lr = 3e-3;

@@ -6,8 +6,9 @@
 //   Rng rng(seed);
 //   DeepAutoencoder<float> ae(spec, rng);
 //   Adam<float> adam(ae.params(), 1e-3f);
+//   adam.zero_grad();
 //   float loss = ae.forward_backward(X);             // X: 784 x B; accumulates dW, db
-//   adam.step(); ae.zero_grad();
+//   adam.step();
 //
 // The forward pass is eq. 2.1 layer after layer, the loss eq. 2.3 (MSE) or 2.4 (BCE from logits),
 // and the backward pass eq. 2.5: the same formulas as exercises 2.1-2.4, which the tests check
@@ -28,6 +29,7 @@
 #include "course/nn.hpp"
 #include "course/optim.hpp"
 #include "course/rng.hpp"
+#include "course/train.hpp"
 
 namespace course::ch02 {
 
@@ -212,7 +214,7 @@ double reconstruction_error(const DeepAutoencoder<Scalar>& ae, const Data& data,
 // Training: Adam on shuffled minibatches
 // =============================================================================================
 
-struct TrainOptions {
+struct AeTrainOptions {
   int epochs = 5;
   Index batch = 128;
   double lr = 1e-3;
@@ -227,15 +229,14 @@ struct TrainingCurve {
   double seconds = 0.0;
 };
 
-// Trains `ae` with Adam. Every batch: forward_backward, a finite-loss check, one Adam step.
+// Trains `ae` with Adam through the course's training loop (course/train.hpp: shuffle, progress,
+// stopwatch, stop on a non-finite loss). Every batch: forward_backward, one Adam step.
 // `progress` may be null (silent, as in the tests).
 template <class Scalar, class Data>
 TrainingCurve train_autoencoder(DeepAutoencoder<Scalar>& ae, const Data& train, const Data& test,
-                                const TrainOptions& opt, std::ostream* progress = nullptr,
+                                const AeTrainOptions& opt, std::ostream* progress = nullptr,
                                 const std::string& what = "deep AE") {
-  Rng rng(opt.seed, 7);
   Adam<Scalar> adam(ae.params(), Scalar(opt.lr));
-  ae.zero_grad();
   TrainingCurve curve;
   auto record = [&](int epoch) {
     curve.epoch.push_back(epoch);
@@ -243,28 +244,20 @@ TrainingCurve train_autoencoder(DeepAutoencoder<Scalar>& ae, const Data& train, 
     curve.test_error.push_back(reconstruction_error(ae, test));
   };
   record(0);
-  const Index n = count_of(train);
-  const long batches = long((n + opt.batch - 1) / opt.batch);
-  std::unique_ptr<Progress> bar;
-  if (progress) bar = std::make_unique<Progress>(*progress, what, opt.epochs, batches);
-  Stopwatch clock;
-  for (int epoch = 0; epoch < opt.epochs; ++epoch) {
-    const Minibatches mb(n, opt.batch, rng);
-    const SingleThreadedEigen single_threaded;  // minibatch products: one thread (see rng.hpp)
-    for (Index k = 0; k < mb.count(); ++k) {
-      const Mat<Scalar> X = gather<Scalar>(train, mb.indices(k), mb.size(k));
-      const double loss = double(ae.forward_backward(X));
-      require_finite_loss(loss, epoch, long(k), what + " loss");
-      adam.step();
-      ae.zero_grad();
-      if (bar) bar->batch(long(k), loss);
-    }
+  course::TrainOptions loop;
+  loop.epochs = opt.epochs;
+  loop.batch = opt.batch;
+  loop.seed = opt.seed;
+  loop.what = what;
+  loop.progress = progress;
+  const TrainLog log = train_minibatches(count_of(train), adam, loop, [&](const Minibatch& b) {
+    return double(ae.forward_backward(gather<Scalar>(train, b.indices, b.size)));
+  }, [&](int epoch) {
     if ((epoch + 1) % opt.eval_every == 0 || epoch + 1 == opt.epochs) record(epoch + 1);
-    if (bar)
-      bar->epoch(epoch, "train error " + std::to_string(curve.train_error.back()) + ", test error " +
-                            std::to_string(curve.test_error.back()));
-  }
-  curve.seconds = clock.seconds();
+    return "train error " + std::to_string(curve.train_error.back()) + ", test error " +
+           std::to_string(curve.test_error.back());
+  });
+  curve.seconds = log.seconds;
   return curve;
 }
 

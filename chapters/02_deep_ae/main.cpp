@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
                           loss == Loss::MSE ? Activation::Sigmoid : Activation::Identity, loss};
     DeepAeSpec spec2 = spec;
     spec2.encoder.back() = 2;
-    TrainOptions topt;
+    AeTrainOptions topt;
     topt.epochs = epochs;
     topt.batch = batch;
     topt.lr = lr;
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     std::cout << "\nDeep autoencoder " << spec.describe() << ", Adam lr " << lr << ", batch " << batch << "\n";
     const TrainingCurve curve = train_autoencoder(ae, train, test, topt, &std::cout, "code " + std::to_string(code));
     DeepAutoencoder<float> ae2(spec2, rng);
-    TrainOptions topt2 = topt;
+    AeTrainOptions topt2 = topt;
     topt2.epochs = epochs2;
     std::cout << "Deep autoencoder " << spec2.describe() << "\n";
     const TrainingCurve curve2 = train_autoencoder(ae2, train, test, topt2, &std::cout, "code 2");

@@ -7,27 +7,23 @@ namespace course::ch03 {
 ImageDaeRun train_image_dae(const ImageSet& train, const Corruption& corrupt, Index hidden, int epochs,
                                    Index batch, double lr, std::uint64_t seed, std::ostream& log,
                                    const std::string& what) {
-  const SingleThreadedEigen single;
   Rng rng(seed);
   ImageDaeRun run;
-  run.net = Mlp<float>({train.dim(), hidden, train.dim()}, nn::Activation::ReLU, nn::Activation::Sigmoid, rng);
-  Adam<float> adam(run.net.params(), float(lr));
-  const Index batches = (train.size() + batch - 1) / batch;
-  Progress progress(log, what, epochs, long(batches));
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    Minibatches mb(train.size(), batch, rng);
-    double total = 0.0;
-    for (Index k = 0; k < mb.count(); ++k) {
-      const MatD X = train.batch<double>(mb.indices(k), mb.size(k));
-      const MatF Xn = corrupt(X, rng).cast<float>();
-      const double loss = dae_step(run.net, adam, Xn, MatF(X.cast<float>()));
-      require_finite_loss(loss, epoch, long(k), what + " loss");
-      progress.batch(long(k), loss);
-      total += loss;
-    }
-    run.epoch_loss.push_back(total / double(mb.count()));
-    progress.epoch(epoch, "loss " + std::to_string(run.epoch_loss.back()));
-  }
+  run.net = nn::mlp<float>({train.dim(), hidden, train.dim()}, nn::Activation::ReLU, nn::Activation::Sigmoid, rng);
+  Adam<float> adam(run.net.parameters(), float(lr));
+  TrainOptions opt;
+  opt.epochs = epochs;
+  opt.batch = batch;
+  opt.seed = seed;
+  opt.what = what;
+  opt.progress = &log;
+  // Fresh corruption every batch, from the batch's own stream (eq. 3.2).
+  const TrainLog trained = train_minibatches(train.size(), adam, opt, [&](const Minibatch& b) {
+    const MatD X = train.batch<double>(b.indices, b.size);
+    Rng noise = b.rng();
+    return dae_loss_and_gradient(run.net, MatF(corrupt(X, noise).cast<float>()), MatF(X.cast<float>()));
+  }, [](int, double mean_loss) { return "loss " + std::to_string(mean_loss); });
+  run.epoch_loss = trained.epoch_loss;
   return run;
 }
 
@@ -65,12 +61,11 @@ GaussianMixture2D chapter_mixture() { return GaussianMixture2D::ring(8, 2.0, 0.0
 
 MixtureDaeRun train_mixture_dae(const GaussianMixture2D& g, double sigma, int steps, std::uint64_t seed,
                                        std::ostream* log, int record_every) {
-  const SingleThreadedEigen single;
   Rng rng(seed);
   MixtureDaeRun run;
   run.sigma = sigma;
-  run.net = Mlp<float>({2, 64, 64, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
-  Adam<float> adam(run.net.params(), 3e-3f);
+  run.net = nn::mlp<float>({2, 64, 64, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
+  Adam<float> adam(run.net.parameters(), 3e-3f);
   const Index batch = 256;
   const int per_epoch = 500;
   const int epochs = (steps + per_epoch - 1) / per_epoch;

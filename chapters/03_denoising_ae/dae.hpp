@@ -16,74 +16,33 @@
 #include "course/exercises/ch03_denoising_ae.hpp"
 #include "course/nn.hpp"
 #include "course/optim.hpp"
+#include "course/sequential.hpp"
+#include "course/train.hpp"
 
 namespace course::ch03 {
 
 // =============================================================================================
-// A multilayer perceptron r(x): Linear -> hidden activation -> ... -> Linear -> output activation
+// The network r(x): a multilayer perceptron of the course's layer stack (course/sequential.hpp)
 // =============================================================================================
 template <class Scalar>
-struct Mlp {
-  std::vector<nn::Linear<Scalar>> layers;
-  nn::Activation hidden = nn::Activation::ReLU;
-  nn::Activation output = nn::Activation::Identity;
-
-  // What forward keeps for backward: the input of each layer, its pre-activation Z and output H.
-  struct Cache {
-    std::vector<Mat<Scalar>> input, Z, H;
-  };
-
-  Mlp() = default;
-  // sizes = {in, hidden_1, ..., out}.
-  Mlp(const std::vector<Index>& sizes, nn::Activation hidden_act, nn::Activation output_act, Rng& rng)
-      : hidden(hidden_act), output(output_act) {
-    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) layers.emplace_back(sizes[l], sizes[l + 1], rng);
-  }
-  nn::Activation activation_of(std::size_t l) const { return l + 1 == layers.size() ? output : hidden; }
-
-  // X: in x B -> r(X): out x B.
-  Mat<Scalar> forward(const Mat<Scalar>& X, Cache* cache = nullptr) const {
-    Mat<Scalar> H = X;
-    if (cache) *cache = Cache{};
-    for (std::size_t l = 0; l < layers.size(); ++l) {
-      Mat<Scalar> Z = layers[l].forward(H);
-      Mat<Scalar> next = nn::activation_forward(activation_of(l), Z);
-      if (cache) {
-        cache->input.push_back(std::move(H));
-        cache->Z.push_back(std::move(Z));
-        cache->H.push_back(next);
-      }
-      H = std::move(next);
-    }
-    return H;
-  }
-
-  // dY = dL/dr(X) (out x B): accumulates every layer's dW, db (llm.c's <layer>_backward, in reverse).
-  void backward(const Cache& cache, Mat<Scalar> dY) {
-    for (std::size_t l = layers.size(); l-- > 0;) {
-      const Mat<Scalar> dZ = nn::activation_backward(activation_of(l), cache.Z[l], cache.H[l], dY);
-      dY = layers[l].backward(cache.input[l], dZ);
-    }
-  }
-  void zero_grad() {
-    for (auto& layer : layers) layer.zero_grad();
-  }
-  std::vector<Param<Scalar>> params() {
-    std::vector<Param<Scalar>> p;
-    for (std::size_t l = 0; l < layers.size(); ++l) layers[l].collect(p, "layer" + std::to_string(l));
-    return p;
-  }
-};
+using Mlp = nn::Sequential<Scalar>;
 
 // The denoising loss of eq. (3.2) for any r: L = 1/(2B) ||r(Xn) - X||_F^2, one Adam step on it.
 // Returns the loss before the step.
+// The gradient of the denoising loss of eq. (3.2) for any r, L = 1/(2B) ||r(Xn) - X||_F^2, added
+// into the network's gradients (the clean X is the target, the corrupted Xn the input). Returns L.
+template <class Scalar>
+double dae_loss_and_gradient(Mlp<Scalar>& net, const Mat<Scalar>& Xn, const Mat<Scalar>& X) {
+  const Mat<Scalar>& R = net.forward(Xn);
+  const double loss = double(nn::mse_loss<Scalar>(R, X));
+  net.backward(nn::mse_backward<Scalar>(R, X), false);
+  return loss;
+}
+// One Adam step on it; returns the loss before the step.
 template <class Scalar>
 double dae_step(Mlp<Scalar>& net, Adam<Scalar>& adam, const Mat<Scalar>& Xn, const Mat<Scalar>& X) {
-  typename Mlp<Scalar>::Cache cache;
-  const Mat<Scalar> R = net.forward(Xn, &cache);
-  const double loss = double(nn::mse_loss<Scalar>(R, X));
   adam.zero_grad();
-  net.backward(cache, nn::mse_backward<Scalar>(R, X));
+  const double loss = dae_loss_and_gradient(net, Xn, X);
   adam.step();
   return loss;
 }

@@ -17,6 +17,7 @@
 #include "course/exercises/ch04_sparse_dropout_ae.hpp"
 #include "course/nn.hpp"
 #include "course/optim.hpp"
+#include "course/train.hpp"
 
 namespace course::ch04 {
 
@@ -126,36 +127,27 @@ Mat<Scalar> gather_columns(const Mat<Scalar>& X, const Index* idx, Index count) 
   return B;
 }
 
-// Trains from a seeded start; prints progress under the name `what` when `log` is given.
-// Minibatch products run single-threaded (see SingleThreadedEigen); --threads still drives the
-// Monte Carlo checks and the evaluation of whole data sets.
+// Trains from a seeded start through the course's training loop (course/train.hpp); prints
+// progress under the name `what` when `log` is given. Batch k of epoch e draws its dropout masks
+// from the batch's own stream, so the run is the same for any thread count.
 template <class Scalar>
 TrainedAe<Scalar> train_ae(const Mat<Scalar>& X, const TrainConfig& cfg, std::ostream* log = nullptr,
                            const std::string& what = "AE") {
-  const SingleThreadedEigen single_threaded;
-  Rng init(cfg.seed), shuffle(cfg.seed, 1), dropout(cfg.seed, 2);
+  Rng init(cfg.seed);
   TrainedAe<Scalar> t{OneLayerAe<Scalar>(X.rows(), cfg.hidden, cfg.code, init), {}, 0.0};
   Adam<Scalar> adam(t.ae.params(), Scalar(cfg.lr));
-  Stopwatch clock;
-  std::unique_ptr<Progress> progress;
-  const Index batches = (X.cols() + cfg.batch - 1) / cfg.batch;
-  if (log) progress = std::make_unique<Progress>(*log, what, cfg.epochs, long(batches));
-  for (int e = 0; e < cfg.epochs; ++e) {
-    const Minibatches mb(X.cols(), cfg.batch, shuffle);
-    double sum = 0.0;
-    for (Index b = 0; b < mb.count(); ++b) {
-      const Mat<Scalar> Xb = gather_columns(X, mb.indices(b), mb.size(b));
-      adam.zero_grad();
-      const double J = t.ae.forward_backward(Xb, cfg.reg, &dropout).total();
-      require_finite_loss(J, e, long(b), what + " objective");
-      adam.step();
-      sum += J;
-      if (progress) progress->batch(long(b), J);
-    }
-    t.epoch_loss.push_back(sum / double(mb.count()));
-    if (progress) progress->epoch(e, "objective " + std::to_string(t.epoch_loss.back()));
-  }
-  t.seconds = clock.seconds();
+  TrainOptions opt;
+  opt.epochs = cfg.epochs;
+  opt.batch = cfg.batch;
+  opt.seed = cfg.seed;
+  opt.what = what;
+  opt.progress = log;
+  const TrainLog trained = train_minibatches(X.cols(), adam, opt, [&](const Minibatch& b) {
+    Rng dropout = b.rng();
+    return t.ae.forward_backward(gather_columns(X, b.indices, b.size), cfg.reg, &dropout).total();
+  }, [](int, double mean) { return "objective " + std::to_string(mean); });
+  t.epoch_loss = trained.epoch_loss;
+  t.seconds = trained.seconds;
   return t;
 }
 

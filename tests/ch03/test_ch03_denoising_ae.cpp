@@ -154,25 +154,26 @@ BOOST_AUTO_TEST_CASE(eq_3_8_nonlinear_dae_on_a_mixture_points_along_the_smoothed
 BOOST_AUTO_TEST_CASE(mlp_backward_matches_central_differences) {
   Rng rng(9);
   for (auto out : {nn::Activation::Identity, nn::Activation::Sigmoid}) {
-    Mlp<double> net({4, 6, 5, 4}, nn::Activation::Tanh, out, rng);
+    Mlp<double> net = nn::mlp<double>({4, 6, 5, 4}, nn::Activation::Tanh, out, rng);
     const MatD X = rng.normal_matrix<double>(4, 7), T = rng.uniform_matrix<double>(4, 7, 0.0, 1.0);
-    typename Mlp<double>::Cache cache;
-    const MatD R = net.forward(X, &cache);
     net.zero_grad();
-    net.backward(cache, nn::mse_backward<double>(R, T));
+    const MatD R = net.forward(X);
+    net.backward(nn::mse_backward<double>(R, T), false);
     std::vector<GradBlock> blocks;
     std::vector<MatD> gW;
     std::vector<VecD> gb;
-    for (auto& layer : net.layers) {
-      gW.push_back(layer.dW);
-      gb.push_back(layer.db);
+    std::vector<nn::Linear<double>*> layers;
+    for (std::size_t l = 0; l < net.size(); l += 2) layers.push_back(&net.at<nn::Linear<double>>(l));
+    for (auto* layer : layers) {
+      gW.push_back(layer->dW);
+      gb.push_back(layer->db);
     }
-    for (std::size_t l = 0; l < net.layers.size(); ++l) {
-      blocks.push_back(grad_block("W" + std::to_string(l), net.layers[l].W, gW[l]));
-      blocks.push_back(grad_block("b" + std::to_string(l), net.layers[l].b, gb[l]));
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      blocks.push_back(grad_block("W" + std::to_string(l), layers[l]->W, gW[l]));
+      blocks.push_back(grad_block("b" + std::to_string(l), layers[l]->b, gb[l]));
     }
     COURSE_CHECK(check_gradient("mlp", "MLP backward vs central differences",
-                                [&] { return nn::mse_loss<double>(net.forward(X), T); }, blocks));
+                                [&] { return nn::mse_loss<double>(MatD(net.forward(X)), T); }, blocks));
   }
 }
 

@@ -124,7 +124,8 @@ struct Conv2d {
   Mat<Scalar> mask;
 
   // Cache of the last forward, for backward.
-  Mat<Scalar> P_, Wm_, Yf_, dYf_, dP_;
+  mutable Mat<Scalar> P_, Wm_, Yf_;  // forward's (mutable: forward is const, its cache is not the value)
+  Mat<Scalar> dYf_, dP_;
 
   Conv2d() = default;
   // PyTorch's default initialisation: W, b ~ U(-1/sqrt(C k k), 1/sqrt(C k k)).
@@ -146,14 +147,14 @@ struct Conv2d {
   std::string describe() const {
     return "conv " + g.describe() + " x" + std::to_string(out_channels) + (mask.size() ? " (masked)" : "");
   }
-  const Mat<Scalar>& effective_weight() {
+  const Mat<Scalar>& effective_weight() const {
     if (mask.size() == 0) return W;
     Wm_ = W.cwiseProduct(mask);
     return Wm_;
   }
 
   // X: C H W x B -> Y: K OH OW x B.
-  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) {
+  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) const {
     const Index B = X.cols(), n = g.patches(), K = out_channels;
     const Mat<Scalar>& Wk = effective_weight();
     P_.resize(g.patch_size(), n * B);
@@ -217,7 +218,8 @@ struct ConvTranspose2d {
   Mat<Scalar> dW;
   Vec<Scalar> db;
 
-  Mat<Scalar> Xf_, P_, dP_, dXf_;  // cache
+  mutable Mat<Scalar> Xf_, P_;  // forward's cache
+  Mat<Scalar> dP_, dXf_;
 
   ConvTranspose2d() = default;
   // Input in_ch x H x W; output out_ch x OH x OW with OH = (H - 1) s - 2p + k + output_padding.
@@ -244,7 +246,7 @@ struct ConvTranspose2d {
                                         "x" + std::to_string(g.out_width) + " -> " + g.describe(); }
 
   // X: C_in H W x B -> Y: C_out OH OW x B.
-  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) {
+  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) const {
     const Index B = X.cols(), n = g.patches(), C = g.channels;
     Xf_.resize(in_channels, n * B);
     P_.resize(g.patch_size(), n * B);

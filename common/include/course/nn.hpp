@@ -156,7 +156,7 @@ struct ActivationLayer {
   Index out_size() const { return n; }
   std::string describe() const { return to_string(f); }
   // X: n x B -> Y = f(X).
-  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) { Y = activation_forward(f, X); }
+  void forward(const Mat<Scalar>& X, Mat<Scalar>& Y) const { Y = activation_forward(f, X); }
   // dX = f'(X) .* dY (no parameters, nothing accumulated).
   void backward(const Mat<Scalar>& X, const Mat<Scalar>& Y, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
     if (dX) *dX = activation_backward(f, X, Y, dY);

@@ -14,7 +14,8 @@
 // Any type with this interface is a layer (Linear, ActivationLayer, Conv2d, ConvTranspose2d, or a
 // chapter's own):
 //   Index in_size() const, out_size() const;        // rows of an input / output column
-//   void forward(const Mat& X, Mat& Y);              // Y resized by the layer
+//   void forward(const Mat& X, Mat& Y) const;        // Y resized by the layer; a layer may keep
+//                                                    // what backward needs in mutable members
 //   void backward(const Mat& X, const Mat& Y, const Mat& dY, Mat* dX);
 //                                                    // accumulates parameter gradients; writes dX
 //                                                    // unless it is null
@@ -23,7 +24,7 @@
 // The gradient convention is course/nn.hpp's: backward accumulates, zero_grad() once per step.
 //
 // Public names (stable): Sequential (add, at, size, forward, backward, output, activation,
-// parameters, zero_grad, in_size, out_size, describe).
+// parameters, zero_grad, in_size, out_size, describe), mlp.
 #pragma once
 
 #include <memory>
@@ -84,8 +85,10 @@ class Sequential {
     return s;
   }
 
-  // X: in_size x B -> Y: out_size x B. Keeps X and every layer's output for backward().
-  const MatS& forward(const MatS& X) {
+  // X: in_size x B -> Y: out_size x B. Keeps X and every layer's output for backward() (const: the
+  // cache is not part of the network's value; so a const network evaluates, and one network is not
+  // run by two threads at once).
+  const MatS& forward(const MatS& X) const {
     H_.resize(layers_.size() + 1);
     H_[0] = X;
     for (std::size_t l = 0; l < layers_.size(); ++l) layers_[l]->forward(H_[l], H_[l + 1]);
@@ -126,7 +129,7 @@ class Sequential {
   }
 
   // A Sequential is itself a layer (it can be added to another one).
-  void forward(const MatS& X, MatS& Y) { Y = forward(X); }
+  void forward(const MatS& X, MatS& Y) const { Y = forward(X); }
   void backward(const MatS&, const MatS&, const MatS& dY, MatS* dX) {
     const MatS& g = backward(dY, dX != nullptr);
     if (dX) *dX = g;
@@ -139,7 +142,7 @@ class Sequential {
     virtual Index in_size() const = 0;
     virtual Index out_size() const = 0;
     virtual std::string describe() const = 0;
-    virtual void forward(const MatS& X, MatS& Y) = 0;
+    virtual void forward(const MatS& X, MatS& Y) const = 0;
     virtual void backward(const MatS& X, const MatS& Y, const MatS& dY, MatS* dX) = 0;
     virtual void collect(std::vector<Param<Scalar>>& p, const std::string& name) = 0;
     virtual void zero_grad() = 0;
@@ -152,7 +155,7 @@ class Sequential {
     Index in_size() const override { return layer.in_size(); }
     Index out_size() const override { return layer.out_size(); }
     std::string describe() const override { return layer.describe(); }
-    void forward(const MatS& X, MatS& Y) override { layer.forward(X, Y); }
+    void forward(const MatS& X, MatS& Y) const override { layer.forward(X, Y); }
     void backward(const MatS& X, const MatS& Y, const MatS& dY, MatS* dX) override { layer.backward(X, Y, dY, dX); }
     void collect(std::vector<Param<Scalar>>& p, const std::string& name) override { layer.collect(p, name); }
     void zero_grad() override { layer.zero_grad(); }
@@ -166,9 +169,24 @@ class Sequential {
   }
 
   std::vector<std::unique_ptr<Concept>> layers_;
-  std::vector<MatS> H_;  // H_[0] = X, H_[l + 1] = output of layer l
+  mutable std::vector<MatS> H_;  // H_[0] = X, H_[l + 1] = output of layer l
   MatS dA_, dB_;         // the gradients of the backward pass, alternately
   MatS none_;            // what backward(dY, false) returns
 };
+
+// A multilayer perceptron: Linear layers of sizes {in, n_1, ..., out} (PyTorch's initialisation,
+// drawn from rng in order), `hidden` after each but the last, `output` after the last (none when
+// it is the identity).
+template <class Scalar>
+Sequential<Scalar> mlp(const std::vector<Index>& sizes, Activation hidden, Activation output, Rng& rng) {
+  if (sizes.size() < 2) throw std::invalid_argument("mlp: needs at least an input and an output size");
+  Sequential<Scalar> net;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    net.add(Linear<Scalar>(sizes[l], sizes[l + 1], rng));
+    const Activation f = l + 2 == sizes.size() ? output : hidden;
+    if (f != Activation::Identity) net.add(f);
+  }
+  return net;
+}
 
 }  // namespace course::nn

@@ -26,6 +26,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "course/cli.hpp"
@@ -64,7 +65,8 @@ struct TrainLog {
 inline std::string no_metrics(int) { return ""; }
 
 // `step(const Minibatch&) -> double`: one batch's update, returning its loss.
-// `after_epoch(int epoch) -> std::string`: metrics for the epoch's progress line.
+// `after_epoch(int epoch) -> std::string` or `after_epoch(int epoch, double mean_loss) -> std::string`:
+// metrics for the epoch's progress line (mean_loss: the mean batch loss of the epoch).
 template <class Step, class AfterEpoch>
 TrainLog train_minibatches(Index n, const TrainOptions& opt, Step&& step, AfterEpoch&& after_epoch) {
   if (n <= 0 || opt.batch <= 0) throw InputError(opt.what + ": nothing to train on (" + std::to_string(n) + " samples, batch " + std::to_string(opt.batch) + ")");
@@ -91,7 +93,11 @@ TrainLog train_minibatches(Index n, const TrainOptions& opt, Step&& step, AfterE
       if (bar) bar->batch(long(k), loss);
     }
     log.epoch_loss.push_back(total / double(order.count()));
-    const std::string metrics = after_epoch(e);
+    std::string metrics;
+    if constexpr (std::is_invocable_v<AfterEpoch, int, double>)
+      metrics = after_epoch(e, log.epoch_loss.back());
+    else
+      metrics = after_epoch(e);
     if (bar) bar->epoch(e, metrics);
   }
   log.seconds = clock.seconds();
