@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     if (figs.enabled()) {
       const Index per_row = 16, filter_rows = std::min<Index>(3, (hidden + per_row - 1) / per_row);
       plot::Montage filters;
-      filters.title = "encoder filters w_j (rows of W_enc), each scaled to its own range, 0 = grey";
+      filters.title = "encoder filters w_j (rows of W_{enc}), 0 = grey, each scaled to ±(its 98th percentile of |w|)";
       filters.image_rows = train.rows;
       filters.image_cols = train.cols;
       for (const auto& [label, t] : {std::pair{std::string("no penalty"), &plain}, std::pair{std::string("KL sparse"), &sparse},
@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
         }
       filters.normalise_each = true;
       filters.symmetric = true;
+      filters.clip_quantile = 0.98;
       filters.pixel_scale = 2;
       figs.draw("filters", filters);
 

@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       traj.yrange = {lo, hi};
       traj.key = "bottom right opaque";
       traj.extra = {"set palette defined (0 '#1a1a4e', 1 '#3b6ea8', 2 '#9cc3e4', 3 '#f2f2f2')",
-                    "set cblabel 'L(mu)'", "set style fill solid 1.0 noborder"};  // an opaque colour bar
+                    "set cblabel 'L(μ)'", "set style fill solid 1.0 noborder"};  // an opaque colour bar
       traj.series.push_back(heat);
       for (double r : {1.0, 2.0, 4.0, 6.0, 8.0, 12.0}) traj.series.push_back(contour(c, r));
       traj.series.push_back(plot::lines("score function (REINFORCE)", score.x, score.y, "lw 1.5 lc rgb '#d95f02'"));
@@ -158,12 +158,12 @@ int main(int argc, char** argv) {
       dist.xlabel = "SGD step t";
       dist.ylabel = "||mu_t - c||";
       dist.logy = true;
-      dist.key = "bottom left Left reverse";
+      dist.key = "bottom left";  // below the curves, which stay above 10^-2
       std::vector<double> t(path.distance.size());
       for (std::size_t k = 0; k < t.size(); ++k) t[k] = double(k);
       dist.series.push_back(plot::lines("score function", t, score.distance, "lw 1.5 lc rgb '#d95f02'"));
       dist.series.push_back(plot::lines("pathwise", t, path.distance, "lw 2 lc rgb '#1b9e77'"));
-      dist.series.push_back(plot::hline("pathwise: stationary RMS distance sqrt(2 lr/(1-lr)) (eq. 7.9)", std::sqrt(2.0 * v_inf), 0.0,
+      dist.series.push_back(plot::hline("pathwise, stationary RMS: √(2 lr/(1 - lr)) (7.9)", std::sqrt(2.0 * v_inf), 0.0,
                                         t.back(), "dt 2 lw 2 lc rgb '#444444'"));
       figs.draw("trajectories", plot::Figure{"SGD on the toy problem from the same start with the same noise (lr = " +
                                                  format_number(lr, 3) + ", one draw per step)",

@@ -254,7 +254,10 @@ int main(int argc, char** argv) {
       r->vae.encode(test.range<float>(0, 1));
       const VecD z0 = r->vae.mu().col(0).cast<double>();
       plot::Montage m;
-      m.title = "latent traversals, beta = " + fixed(r->beta, 1) + " (each row: one z_j from -3 to 3, others at mu(x) of a test sprite)";
+      // The title says what the rows show: the MIG of this model decides whether a row is a factor.
+      m.title = "beta = " + fixed(r->beta, 1) + ", MIG " + fixed(r->mig, 2) + " (1: each factor in one latent; 0: none)" +
+                (r->mig < 0.2 ? ": a low MIG, so a row changes several factors at once" : "") +
+                "\nrow j sweeps z_j from -3 to 3, the others at mu(x) of a test sprite; rows by KL";
       for (Index j : by_kl(r->kl_per_dim)) {
         const MatD Z = latent_traversal(z0, j, values);
         require_same_shape(Z, MatD(z0.size(), values.size()), "latent_traversal result", "k x 9");
@@ -262,7 +265,7 @@ int main(int argc, char** argv) {
         std::vector<VecD> row;
         for (Index i = 0; i < decoded.cols(); ++i) row.push_back(decoded.col(i));
         m.rows.push_back(row);
-        m.row_labels.push_back("z" + std::to_string(j + 1) + " KL " + fixed(r->kl_per_dim(j), 2));
+        m.row_labels.push_back("z_" + std::to_string(j + 1) + ": KL " + fixed(r->kl_per_dim(j), 2));
       }
       figs.draw("traversals_beta_" + fixed(r->beta, 1), m);
     }

@@ -121,18 +121,22 @@ int main(int argc, char** argv) {
       figs.draw("reconstructions", rec);
     }
     {
+      // Both panels on one scale, with headroom above the largest bar for the key.
+      const double top = 115.0 * std::max(ev_loss.usage.maxCoeff() / ev_loss.usage.sum(),
+                                          ev_ema.usage.maxCoeff() / ev_ema.usage.sum());
       auto usage_panel = [&](const std::string& title, const VecD& usage) {
         plot::Panel p;
         p.title = title + ": perplexity " + format_number(perplexity(usage), 3);
         p.xlabel = "code k (sorted by use)";
         p.ylabel = "share of test code vectors (%)";
         p.xrange = std::make_pair(-1.0, double(usage.size()));
+        p.yrange = std::make_pair(0.0, top);
         std::vector<double> u(usage.data(), usage.data() + usage.size());
         std::sort(u.rbegin(), u.rend());
         std::vector<double> x, y;
         for (std::size_t k = 0; k < u.size(); ++k) x.push_back(double(k)), y.push_back(100.0 * u[k] / usage.sum());
         p.series.push_back(plot::Series{plot::Series::Kind::Boxes, "", {x, y}, ""});
-        p.series.push_back(plot::hline("uniform use, 100/K %", 100.0 / double(cfg.codes), -0.5, double(u.size()) - 0.5));
+        p.series.push_back(plot::hline("uniform use, 100/K = " + format_number(100.0 / double(cfg.codes), 2) + " %", 100.0 / double(cfg.codes), -0.5, double(u.size()) - 0.5));
         return p;
       };
       figs.draw("codebook_usage", plot::Figure{"Codebook usage on the " + std::to_string(test.size()) + " test images",

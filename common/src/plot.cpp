@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -68,10 +70,91 @@ bool gnuplot_available() {
 
 namespace {
 
-// gnuplot string literal in double quotes (enhanced-text specials escaped).
-std::string quote(const std::string& s) {
+bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+// The length of the UTF-8 character starting at s[i] (1 for ASCII).
+std::size_t utf8_length(const std::string& s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  return std::min(n, s.size() - i);
+}
+
+// The lecture's symbols in a label: Greek letter names (whole words: "beta", "sigma^2",
+// "lambda_j", not "alphabet") become the letters in UTF-8, and "+-", "->", "<=", ">=" become
+// ± → ≤ ≥.
+std::string lecture_symbols(const std::string& s) {
+  static const std::pair<const char*, const char*> words[] = {
+      {"alpha", "α"}, {"beta", "β"}, {"gamma", "γ"}, {"delta", "δ"}, {"epsilon", "ε"}, {"zeta", "ζ"},
+      {"eta", "η"}, {"theta", "θ"}, {"kappa", "κ"}, {"lambda", "λ"}, {"mu", "μ"}, {"nu", "ν"},
+      {"xi", "ξ"}, {"pi", "π"}, {"rho", "ρ"}, {"sigma", "σ"}, {"tau", "τ"}, {"phi", "φ"},
+      {"chi", "χ"}, {"psi", "ψ"}, {"omega", "ω"}, {"Gamma", "Γ"}, {"Delta", "Δ"}, {"Theta", "Θ"},
+      {"Lambda", "Λ"}, {"Sigma", "Σ"}, {"Phi", "Φ"}, {"Psi", "Ψ"}, {"Omega", "Ω"},
+      {"+-", "±"}, {"->", "→"}, {"<=", "≤"}, {">=", "≥"}};
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    bool replaced = false;
+    for (const auto& [from, to] : words) {
+      const std::size_t n = std::strlen(from);
+      const bool word = is_letter(from[0]);
+      if (s.compare(i, n, from) != 0) continue;
+      if (word && ((i > 0 && is_letter(s[i - 1])) || (i + n < s.size() && is_letter(s[i + n])))) continue;
+      out += to;
+      i += n;
+      replaced = true;
+      break;
+    }
+    if (!replaced) out += s[i++];
+  }
+  return out;
+}
+
+// The operand of a sub- or superscript whose '_' or '^' is at s[i - 1], as its length from i, or
+// 0 when the '_' or '^' is a literal character: the operand is a {group}, a number (after '^' also
+// a negative one), or a single letter (ASCII or Greek) that no letter or digit follows. So
+// "sigma^2", "z_1", "L_k", "lambda_j", "x_{t+1}" are scripts, and "kl_diag" or "log_var" are not.
+std::size_t script_operand(const std::string& s, std::size_t i) {
+  if (i >= s.size()) return 0;
+  if (s[i] == '{') {
+    const std::size_t close = s.find('}', i);
+    return close == std::string::npos ? 0 : close - i + 1;
+  }
+  std::size_t j = i;
+  if (s[i - 1] == '^' && s[j] == '-') ++j;
+  if (j < s.size() && is_digit(s[j])) {
+    while (j < s.size() && (is_digit(s[j]) || (s[j] == '.' && j + 1 < s.size() && is_digit(s[j + 1])))) ++j;
+    return j - i;
+  }
+  if (j != i) return 0;
+  const std::size_t n = utf8_length(s, i);
+  const bool letter = n > 1 || is_letter(s[i]);
+  const std::size_t after = i + n;
+  if (!letter || (after < s.size() && (is_letter(s[after]) || is_digit(s[after]) ||
+                                       static_cast<unsigned char>(s[after]) >= 0x80)))
+    return 0;
+  return n;
+}
+
+// A label as a gnuplot string literal in double quotes, for enhanced text with the lecture's
+// symbols (lecture_symbols): sub- and superscripts as above, every other enhanced-text special
+// character literal.
+std::string quote(const std::string& label) {
+  const std::string s = lecture_symbols(label);
   std::string out = "\"";
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c == '_' || c == '^') && script_operand(s, i + 1) > 0) {
+      const std::size_t n = script_operand(s, i + 1);
+      std::string operand = s.substr(i + 1, n);
+      if (operand.front() != '{') operand = "{" + operand + "}";
+      out += c;
+      for (char o : operand) out += (o == '"' || o == '\\') ? std::string("\\") + o : std::string(1, o);
+      i += n;
+      continue;
+    }
+    if (c == '\n') {  // a line break in a title
+      out += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     if (c == '_' || c == '^' || c == '{' || c == '}' || c == '@' || c == '&' || c == '~') out += "\\\\";
     out += c;
@@ -81,10 +164,13 @@ std::string quote(const std::string& s) {
 
 std::string header(const std::string& name, const std::string& title, int w, int h) {
   std::ostringstream g;
-  g << "# " << (title.empty() ? name : title) << "\n"
+  std::string comment = title.empty() ? name : title;
+  std::replace(comment.begin(), comment.end(), '\n', ' ');
+  g << "# " << comment << "\n"
     << "# Written by the course; restyle freely. Render with:  gnuplot " << name << ".gp\n"
     << "#   other formats:  gnuplot -e \"term='pdf'\" " << name << ".gp   (or term='svg')\n"
     << "if (!exists(\"term\")) term = 'png'\n"
+    << "set encoding utf8  # labels carry the lecture's Greek letters\n"
     << "if (term eq 'png') { set terminal pngcairo size " << w << "," << h
     << " enhanced font 'Sans,11'; set output '" << name << ".png' }\n"
     << "if (term eq 'pdf') { set terminal pdfcairo size " << w / 100.0 << "in," << h / 100.0
@@ -169,7 +255,7 @@ void Figures::draw(const std::string& name, const Figure& fig) {
         case Series::Kind::Band: using_ = "1:2:3"; with = "filledcurves"; break;
         case Series::Kind::Vectors: using_ = "1:2:3:4"; with = "vectors head size 0.06,20 filled"; break;
         case Series::Kind::Boxes: using_ = "1:2"; with = "boxes fs solid 0.6"; break;
-        case Series::Kind::ErrorBars: using_ = "1:2:3"; with = "yerrorbars pt 7 ps 0.6"; break;
+        case Series::Kind::ErrorBars: using_ = "1:2:3"; with = s.style.find("pt ") == std::string::npos ? "yerrorbars pt 7 ps 0.6" : "yerrorbars"; break;
         case Series::Kind::Image: using_ = "1:2:3"; with = "image"; break;
       }
       clauses.push_back("'" + name + ".dat' index " + std::to_string(block) + " using " + using_ + " with " +
@@ -202,8 +288,13 @@ void Figures::draw(const std::string& name, const Montage& m) {
       if (img.size() != h * w) throw std::invalid_argument("montage " + name + ": an image has the wrong size");
       if (m.normalise_each) {
         if (m.symmetric) {
-          const double a = std::max(img.cwiseAbs().maxCoeff(), 1e-300);
-          img = (img.array() / (2 * a) + 0.5).matrix();
+          // The clip_quantile quantile of |value| maps to black and white; beyond it, clipped.
+          std::vector<double> mag(img.data(), img.data() + img.size());
+          for (double& v : mag) v = std::abs(v);
+          const std::size_t q = std::min(mag.size() - 1, std::size_t(m.clip_quantile * double(mag.size() - 1) + 0.5));
+          std::nth_element(mag.begin(), mag.begin() + std::ptrdiff_t(q), mag.end());
+          const double a = std::max(mag[q], 1e-300);
+          img = (img.array() / (2 * a) + 0.5).cwiseMax(0.0).cwiseMin(1.0).matrix();
         } else {
           const double lo = img.minCoeff(), hi = img.maxCoeff();
           img = ((img.array() - lo) / std::max(hi - lo, 1e-300)).matrix();
@@ -221,7 +312,8 @@ void Figures::draw(const std::string& name, const Montage& m) {
     dat << "\n";
   }
   const bool labels = !m.row_labels.empty();
-  const int left = labels ? 150 : 10, top = m.title.empty() ? 10 : 40;
+  const int title_lines = m.title.empty() ? 0 : 1 + int(std::count(m.title.begin(), m.title.end(), '\n'));
+  const int left = labels ? 150 : 10, top = title_lines == 0 ? 10 : 22 + 18 * title_lines;
   const int pw = int(W) * m.pixel_scale, ph = int(H) * m.pixel_scale;
   const int width = pw + left + 10, height = ph + top + 10;
   gp << header(name, m.title, width, height)

@@ -6,6 +6,7 @@
 #include "check_test.hpp"
 #include "course/chapter.hpp"
 #include "course/plot.hpp"
+#include "course/run_record.hpp"
 
 using namespace course;
 using namespace course::plot;
@@ -54,6 +55,66 @@ BOOST_AUTO_TEST_CASE(a_figure_writes_gp_and_dat_and_renders_png_when_gnuplot_exi
     BOOST_TEST(fs::file_size(dir / "curve.png") > 1000u);
     BOOST_TEST(fs::file_size(dir / "grid.png") > 100u);
   }
+  fs::remove_all(out);
+}
+
+// Labels carry the lecture's symbols through enhanced text: the Greek letter for its name and real
+// sub- and superscripts. Wrong versions this rejects: the label escaped whole (sigma^2 printed
+// literally, the old behaviour), and every underscore taken as a subscript (kl_diag_std printed as
+// kl with subscripts).
+BOOST_AUTO_TEST_CASE(labels_show_greek_letters_and_subscripts_in_enhanced_text) {
+  const fs::path out = fs::temp_directory_path() / ("course-plot-greek-" + std::to_string(::getpid()));
+  {
+    Figures figs(out, "99", true);
+    Panel p;
+    p.title = "KL weight beta, sigma^2 = 1.2, #{lambda_j > beta sigma^2}";
+    p.xlabel = "mu_1 +- SE";
+    p.ylabel = "kl_diag_std_normal of x_{t+1}, alphabet, 10^-3";
+    p.series.push_back(lines("beta annealed 0 -> 1", {1, 2}, {1, 2}));
+    figs.draw("greek", Figure{"", {p}});
+  }
+  const std::string gp = slurp(out / "ch99" / "greek.gp");
+  BOOST_TEST(gp.find("set encoding utf8") != std::string::npos);
+  BOOST_TEST(gp.find("\"KL weight β, σ^{2} = 1.2, #\\\\{λ_{j} > β σ^{2}\\\\}\"") != std::string::npos, gp);
+  BOOST_TEST(gp.find("\"μ_{1} ± SE\"") != std::string::npos);
+  BOOST_TEST(gp.find("kl\\\\_diag\\\\_std\\\\_normal of x_{t+1}, alphabet, 10^{-3}") != std::string::npos);
+  BOOST_TEST(gp.find("\"β annealed 0 → 1\"") != std::string::npos);
+  if (gnuplot_available()) BOOST_TEST(fs::file_size(out / "ch99" / "greek.png") > 1000u);
+  fs::remove_all(out);
+}
+
+// finish_chapter writes the run record the course book reads: the tables as printed (title, every
+// row with its numbers and verdict), the metrics, the figures. A NaN is written as null (JSON has
+// no NaN) and a quote in a claim is escaped.
+BOOST_AUTO_TEST_CASE(finish_chapter_writes_the_run_record_for_the_book) {
+  const fs::path out = fs::temp_directory_path() / ("course-run-record-" + std::to_string(::getpid()));
+  {
+    char arg0[] = "ch99_test", arg1[] = "--quick";
+    char* argv[] = {arg0, arg1};
+    start_run_record(2, argv, true);
+    Figures figs(out, "99", true);
+    Panel p;
+    p.series.push_back(lines("", {1, 2}, {1, 2}));
+    figs.draw("line", Figure{"", {p}});
+    CheckTable table;
+    table.add(check_identity("9.1", "a \"quoted\" claim", 1.0, 1.0));
+    table.add(check_identity("9.2", "a NaN fails", std::nan(""), 1.0));
+    std::ostringstream sink;
+    table.print(sink, "Verification of nothing");
+    record_metric("test_elbo", -123.456);
+    record_metric("units", 13, 0);
+    BOOST_TEST(finish_chapter(figs, {&table}, sink) == exit_code::check_failed);
+  }
+  const std::string js = slurp(out / "ch99" / "run.json");
+  BOOST_TEST(js.find("\"command\": \"ch99_test --quick\"") != std::string::npos, js);
+  BOOST_TEST(js.find("\"quick\": true") != std::string::npos);
+  BOOST_TEST(js.find("\"title\": \"Verification of nothing\"") != std::string::npos);
+  BOOST_TEST(js.find("\"claim\": \"a \\\"quoted\\\" claim\"") != std::string::npos);
+  BOOST_TEST(js.find("\"analytic\": null") != std::string::npos);
+  BOOST_TEST(js.find("\"pass\": false") != std::string::npos);
+  BOOST_TEST(js.find("\"test_elbo\": {\"value\": -123.456, \"text\": \"-123.46\"}") != std::string::npos);
+  BOOST_TEST(js.find("\"units\": {\"value\": 13, \"text\": \"13\"}") != std::string::npos);
+  BOOST_TEST(js.find("\"figures\": [\"line.") != std::string::npos);
   fs::remove_all(out);
 }
 

@@ -72,6 +72,9 @@ struct Montage {
   // not intensities), with 0 shown as mid-grey when `symmetric`.
   bool normalise_each = false;
   bool symmetric = false;
+  // With `symmetric`: the quantile of |value| in each image shown as full black / white (1: the
+  // largest; 0.98 clips the 2% largest magnitudes, so a few extreme weights do not grey the rest).
+  double clip_quantile = 1.0;
   int pixel_scale = 3;  // PNG pixels per image pixel
 };
 
