@@ -179,9 +179,9 @@ class Book:
             if run and name in run.get("metrics", {}):
                 return run["metrics"][name]["text"]
             self.problems.append((page, f"metric ch{ch}.{name} is not in the run record of chapter {ch}"))
-            return f'<span class="metric-missing">[ch{ch}.{name}: no run]</span>'
+            return f'<span class="metric-missing">[ch{ch}.{name}: not measured in this run]</span>'
 
-        text = re.sub(r"\{\{metric:ch(\d\d)\.(\w+)\}\}", metric, text)
+        text = re.sub(r"(?<!`)\{\{metric:ch(\d\d)\.(\w+)\}\}", metric, text)  # `{{...}}` is quoted
 
         def test(m):
             name = m.group(1)
@@ -191,7 +191,7 @@ class Book:
             self.problems.append((page, f"{{{{test:{name}}}}} names no test in tests/"))
             return f'<span class="metric-missing">[no test {html.escape(name)}]</span>'
 
-        text = re.sub(r"\{\{test:(\w+)\}\}", test, text)
+        text = re.sub(r"(?<!`)\{\{test:(\w+)\}\}", test, text)
 
         def display(m):
             block = m.group(0)

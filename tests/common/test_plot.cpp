@@ -123,17 +123,17 @@ BOOST_AUTO_TEST_CASE(a_script_error_is_reported_and_the_figure_not_listed_as_dra
   const fs::path out = fs::temp_directory_path() / ("course-plot-bad-" + std::to_string(::getpid()));
   Figures figs(out, "97", true);
   Panel p;
-  // The error-bar style already sets the point type: a second "pt" makes gnuplot reject the plot.
-  p.series.push_back(Series{Series::Kind::ErrorBars, "bad", {{1.0, 2.0, 3.0}, {1.0, 1.0, 1.0}, {0.1, 0.1, 0.1}}, "pt 7"});
+  // Two point types in one style: gnuplot rejects the plot ("duplicate or conflicting arguments").
+  p.series.push_back(Series{Series::Kind::ErrorBars, "bad", {{1.0, 2.0, 3.0}, {1.0, 1.0, 1.0}, {0.1, 0.1, 0.1}}, "pt 7 pt 5"});
   Figure f;
   f.panels = {p};
   figs.draw("bad", f);
   p.series[0].style = "lw 2";
   f.panels = {p};
   figs.draw("good", f);
-  BOOST_TEST(figs.failed().size() == 1u);
+  BOOST_REQUIRE(figs.failed().size() == 1u);
   BOOST_TEST(figs.failed()[0].filename() == "bad.gp");
-  BOOST_TEST(figs.written().size() == 1u);
+  BOOST_REQUIRE(figs.written().size() == 1u);
   BOOST_TEST(figs.written()[0].filename() == "good.png");
   BOOST_TEST(!fs::exists(out / "ch97" / ".bad.gnuplot-messages"));
   std::ostringstream os;
