@@ -89,7 +89,7 @@ CheckRow check_eq_13_1_stable(const DiscLossFn& loss) {
 
 CheckRow check_eq_13_1_network_gradient(const DiscLossFn& loss) {
   Rng rng(131);
-  nn::Sequential<double> disc = mlp<double>({2, 8, 8, 1}, nn::Activation::Tanh, nn::Activation::Identity, rng);
+  nn::Sequential<double> disc = nn::mlp<double>({2, 8, 8, 1}, nn::Activation::Tanh, nn::Activation::Identity, rng);
   const MatD X = rng.normal_matrix<double>(2, 6), F = 0.5 * rng.normal_matrix<double>(2, 5);
   MatD XF(2, 11);
   XF << X, F;
@@ -229,8 +229,8 @@ CheckRow check_eq_13_4_loss_gradient(const GenLossFn& loss, const std::string& n
 
 CheckRow check_eq_13_4_generator_gradient(const GenLossFn& loss, const std::string& name) {
   Rng rng(134);
-  nn::Sequential<double> gen = mlp<double>({2, 8, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
-  nn::Sequential<double> disc = mlp<double>({2, 8, 1}, nn::Activation::Tanh, nn::Activation::Identity, rng);
+  nn::Sequential<double> gen = nn::mlp<double>({2, 8, 2}, nn::Activation::Tanh, nn::Activation::Identity, rng);
+  nn::Sequential<double> disc = nn::mlp<double>({2, 8, 1}, nn::Activation::Tanh, nn::Activation::Identity, rng);
   const MatD Z = rng.normal_matrix<double>(2, 6);
   const auto value = [&] { return loss(disc.forward(gen.forward(Z)).row(0).transpose()).loss; };
   gen.zero_grad();

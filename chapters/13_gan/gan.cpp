@@ -32,8 +32,8 @@ Gan make_gan(const GanConfig& c, Rng& rng) {
   }
   g_sizes.push_back(c.data_dim);
   d_sizes.push_back(1);
-  gan.gen = mlp<float>(g_sizes, nn::Activation::ReLU, c.generator_out, rng);
-  gan.disc = mlp<float>(d_sizes, nn::Activation::LeakyReLU, nn::Activation::Identity, rng);
+  gan.gen = nn::mlp<float>(g_sizes, nn::Activation::ReLU, c.generator_out, rng);
+  gan.disc = nn::mlp<float>(d_sizes, nn::Activation::LeakyReLU, nn::Activation::Identity, rng);
   return gan;
 }
 

@@ -35,19 +35,6 @@ MatD ring_modes(const GaussianMixture2D& g);
 // The networks
 // =============================================================================================
 
-// An MLP on the layer stack: Linear layers of the given sizes with `hidden` between them and `out`
-// after the last (Identity: none).
-template <class Scalar>
-nn::Sequential<Scalar> mlp(const std::vector<Index>& sizes, nn::Activation hidden, nn::Activation out, Rng& rng) {
-  nn::Sequential<Scalar> net;
-  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    net.add(nn::Linear<Scalar>(sizes[l], sizes[l + 1], rng));
-    const nn::Activation f = l + 2 < sizes.size() ? hidden : out;
-    if (f != nn::Activation::Identity) net.add(f);
-  }
-  return net;
-}
-
 enum class GeneratorObjective { NonSaturating, Minimax };
 std::string to_string(GeneratorObjective g);
 
@@ -61,11 +48,11 @@ struct GanConfig {
   int d_steps = 1;  // discriminator steps per generator step
 };
 
-// The two players. Mutable: forward() keeps each network's caches.
+// The two players.
 struct Gan {
   GanConfig config;
-  mutable nn::Sequential<float> gen;   // z (latent) -> x (data_dim)
-  mutable nn::Sequential<float> disc;  // x (data_dim) -> logit s(x) (1)
+  nn::Sequential<float> gen;           // z (latent) -> x (data_dim)
+  nn::Sequential<float> disc;          // x (data_dim) -> logit s(x) (1)
 };
 Gan make_gan(const GanConfig& config, Rng& rng);
 
