@@ -27,11 +27,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::string fixed(double x, int digits = 2) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << x;
-  return s.str();
-}
+std::string fixed(double x, int digits = 2) { return format_fixed(x, digits); }
 
 // Latent dimensions in order of decreasing KL (the informative ones first).
 std::vector<Index> by_kl(const VecD& kl) {

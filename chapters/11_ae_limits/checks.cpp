@@ -8,19 +8,6 @@
 
 namespace course::ch11 {
 
-GaussianFit fit_gaussian(const MatD& X) {
-  GaussianFit g;
-  g.mean = X.rowwise().mean();
-  const MatD C = X.colwise() - g.mean;
-  g.cov = C * C.transpose() / double(std::max<Index>(1, X.cols() - 1));
-  return g;
-}
-
-MatD psd_sqrt(const MatD& S) {
-  const Eigen::SelfAdjointEigenSolver<MatD> e(0.5 * (S + S.transpose()));
-  return e.eigenvectors() * e.eigenvalues().cwiseMax(0.0).cwiseSqrt().asDiagonal() * e.eigenvectors().transpose();
-}
-
 // =============================================================================================
 // (11.1), (11.2) Frechet distance
 // =============================================================================================

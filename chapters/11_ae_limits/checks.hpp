@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "course/check.hpp"
+#include "course/gaussian_fit.hpp"
 #include "course/exercises/ch05_elbo.hpp"
 #include "course/exercises/ch11_ae_limits.hpp"
 
@@ -16,15 +17,10 @@ namespace course::ch11 {
 // Gaussians fitted to point sets, and PCA features
 // ---------------------------------------------------------------------------------------------
 
-// The mean and the unbiased covariance (divided by n - 1) of the n columns of X (d x n).
-struct GaussianFit {
-  VecD mean;
-  MatD cov;
-};
-GaussianFit fit_gaussian(const MatD& X);
-
-// The matrix square root of a symmetric positive semi-definite matrix (eigenvalues clipped at 0).
-MatD psd_sqrt(const MatD& S);
+// course/gaussian_fit.hpp: GaussianFit (mean, unbiased covariance), fit_gaussian, psd_sqrt.
+using course::GaussianFit;
+using course::fit_gaussian;
+using course::psd_sqrt;
 
 // ---------------------------------------------------------------------------------------------
 // (11.1), (11.2) The Frechet distance between Gaussians

@@ -32,20 +32,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::string fixed(double v, int digits = 3) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
-// A finding: `difference` (mean +- SE) is claimed positive; it holds when it exceeds z = 5 SE.
-CheckRow finding(const std::string& id, const std::string& claim, double difference, double se) {
-  CheckRow r = check_bound(id, claim, tolerance::z * se, difference, 0.0);
-  r.kind = "finding";
-  r.detail = "difference " + fixed(difference, 4) + ", SE " + fixed(se, 4) +
-             "; holds when above z = 5 SE (normal approximation, one-sided false-alarm rate 2.9e-7)";
-  return r;
-}
+std::string fixed(double v, int digits = 3) { return format_fixed(v, digits); }
 
 // Quantiles of N(0, 1) at (i + 0.5) / g: a grid that covers the prior's mass evenly.
 double normal_quantile(int i, int g) { return std::sqrt(2.0) * boost::math::erf_inv(2.0 * (i + 0.5) / g - 1.0); }

@@ -11,29 +11,20 @@
 #include <iosfwd>
 #include <string>
 
+#include "08_vae/train_model.hpp"
 #include "08_vae/vae.hpp"
 #include "course/data.hpp"
+#include "course/gaussian_fit.hpp"
 
 namespace course::ch11 {
 
 using ch08::Likelihood;
 using ch08::Vae;
 
-enum class ModelKind { Autoencoder, Vae };
-
-struct TrainSpec {
-  Index hidden = 400, latent = 20, batch = 128;
-  int epochs = 5;
-  float lr = 1e-3f;
-  std::uint64_t seed = 1;
-  Likelihood likelihood = Likelihood::Bernoulli;
-};
-
-// Trains an autoencoder or a VAE on `train` with the course's Adam and training loop
-// (course/train.hpp: every batch checked for a finite loss; batch k of epoch e draws its eps from
-// Rng(seed + 1000 e, k)). Progress goes to `progress` (null: silent).
-Vae<float> train_model(ModelKind kind, const ImageSet& train, const TrainSpec& spec, const std::string& what,
-                       std::ostream* progress);
+// Chapter 8's network trained as an autoencoder or a VAE (08_vae/train_model.hpp).
+using ch08::ModelKind;
+using ch08::TrainSpec;
+using ch08::train_model;
 
 // The images of `set` whose class passes `keep`, at most `max_count` of them (in order).
 ImageSet select_classes(const ImageSet& set, const std::function<bool(int)>& keep, Index max_count = -1);
@@ -46,12 +37,9 @@ MatD encode_draws(Vae<float>& model, const ImageSet& set, Index first, Index cou
 MatD decode_means(Vae<float>& model, const MatD& Z);
 
 // PCA features: the top-k principal directions of a set of images (D x n).
-struct Pca {
-  VecD mean;
-  MatD W;  // D x k, orthonormal columns
-};
-Pca fit_pca(const MatD& X, Index k);
-MatD pca_features(const Pca& pca, const MatD& X);
+using Pca = course::PcaBasis;  // course/gaussian_fit.hpp
+inline Pca fit_pca(const MatD& X, Index k) { return course::fit_pca_basis(X, k); }
+using course::pca_features;
 
 // Per-image anomaly scores of images [first, first + count) of `set`:
 //   the reconstruction error -log p(x | z = mu(x)) (the autoencoder's own loss),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 #include <numeric>
 #include <ostream>
@@ -29,6 +30,21 @@ CheckRow make_row(std::string id, std::string claim, std::string kind, double an
 }
 
 }  // namespace
+
+std::string format_fixed(double x, int decimals) {
+  if (!std::isfinite(x)) return std::isnan(x) ? "nan" : (x > 0 ? "inf" : "-inf");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
+  return buf;
+}
+
+CheckRow finding(const std::string& id, const std::string& claim, double difference, double se) {
+  CheckRow r = check_bound(id, claim, tolerance::z * se, difference, 0.0);
+  r.kind = "finding";
+  r.detail = "difference " + format_fixed(difference, 4) + ", SE " + format_fixed(se, 4) +
+             "; holds when above z = 5 SE (normal approximation, one-sided false-alarm rate 2.9e-7)";
+  return r;
+}
 
 std::string format_number(double x, int precision) {
   std::ostringstream s;

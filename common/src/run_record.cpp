@@ -60,12 +60,7 @@ std::string json_number(double x) {
   return buf;
 }
 
-std::string fixed(double x, int decimals) {
-  if (!std::isfinite(x)) return std::isnan(x) ? "nan" : (x > 0 ? "inf" : "-inf");
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
-  return buf;
-}
+std::string fixed(double x, int decimals) { return format_fixed(x, decimals); }
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);

@@ -75,6 +75,9 @@ struct CheckRow {
 // A number for a claim or a detail, in the fewest digits that show it: 1e-09, 0.25, 1234.5
 // (std::to_string would print 1e-9 as "0.000000").
 std::string format_number(double x, int precision = 6);
+// x with `decimals` digits after the point, as the chapters' summaries print it ("nan", "inf" and
+// "-inf" spelled out).
+std::string format_fixed(double x, int decimals);
 
 // A row of a kind of its own (a goodness-of-fit statistic, a trained model's gap): passes when
 // analytic, numeric and error are finite and error <= tol. Chapters build custom rows with this,
@@ -97,6 +100,10 @@ CheckRow check_identity(const std::string& id, const std::string& claim, const M
 // An inequality lower <= upper, allowing `slack` for rounding: passes when lower - upper <= slack.
 CheckRow check_bound(const std::string& id, const std::string& claim, double lower, double upper,
                      double slack = tolerance::identity);
+// A finding about trained models: `difference` (a mean +- `se` over independent repetitions) is
+// claimed to be positive. It holds when it exceeds tolerance::z = 5 standard errors (normal
+// approximation; one-sided false-alarm rate 2.9e-7 when the true difference is 0). A NaN fails.
+CheckRow finding(const std::string& id, const std::string& claim, double difference, double se);
 
 // ---------------------------------------------------------------------------------------------
 // Gradient check (central differences, double)
