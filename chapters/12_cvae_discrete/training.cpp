@@ -9,6 +9,47 @@
 
 namespace course::ch12 {
 
+namespace {
+
+// Adam (lr 1e-3) through the course's training loop (batch 128), with `test_elbo()` (its mean)
+// after every epoch. `step(b)` runs forward and backward on batch b and returns its loss;
+// `epoch_note()` may prefix the epoch's progress line (and record more of the curve).
+template <class Step, class TestElbo, class Note>
+Curve train_with_test_elbo(Adam<float>& adam, Index n, std::string what, int epochs, std::uint64_t seed,
+                           std::ostream* progress, Step&& step, TestElbo&& test_elbo, Note&& epoch_note) {
+  TrainOptions opt;
+  opt.epochs = epochs;
+  opt.seed = seed;
+  opt.what = std::move(what);
+  opt.progress = progress;
+  Curve curve;
+  const TrainLog log = train_minibatches(n, adam, opt, step, [&](int e) {
+    curve.epoch.push_back(e + 1);
+    const std::string note = epoch_note(curve);
+    curve.test_elbo.push_back(test_elbo().mean());
+    return note + "test ELBO " + std::to_string(curve.test_elbo.back()) + " nats";
+  });
+  curve.train_loss = log.epoch_loss;
+  curve.seconds = log.seconds;
+  return curve;
+}
+std::string no_note(Curve&) { return ""; }
+
+// f(first, n, rng) -> the ELBOs of test images [first, first + n), in batches of 500; batch k draws
+// from Rng(seed, k).
+template <class F>
+VecD per_image(const ImageSet& test, std::uint64_t seed, F&& f) {
+  VecD elbo(test.size());
+  for (Index first = 0, k = 0; first < test.size(); first += 500, ++k) {
+    const Index n = std::min<Index>(500, test.size() - first);
+    Rng rng(seed, std::uint64_t(k));
+    elbo.segment(first, n) = f(first, n, rng);
+  }
+  return elbo;
+}
+
+}  // namespace
+
 MatF labels_one_hot(const ImageSet& set, const Index* idx, Index count, Index classes) {
   MatF Y = MatF::Zero(classes, count);
   for (Index j = 0; j < count; ++j) Y(Index(set.labels[std::size_t(idx[j])]), j) = 1.0f;
@@ -110,29 +151,20 @@ Accuracy test_accuracy(Classifier& c, const ImageSet& test) {
 // ---- CVAE ---------------------------------------------------------------------------------------
 
 VecD cvae_test_elbo(Cvae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  VecD elbo(test.size());
-  for (Index first = 0, k = 0; first < test.size(); first += 500, ++k) {
-    const Index n = std::min<Index>(500, test.size() - first);
-    Rng rng(seed, std::uint64_t(k));
+  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
     m.forward(test.range<float>(first, n), labels_one_hot_range(test, first, n, m.config.classes),
               rng.normal_matrix<float>(m.latent(), n));
-    elbo.segment(first, n) = -(m.reconstruction + m.kl).cast<double>();
-  }
-  return elbo;
+    return -(m.reconstruction + m.kl).cast<double>();
+  });
 }
 
 Curve train_cvae(Cvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,
                  std::ostream* progress) {
   Adam<float> adam(m.parameters(), 1e-3f);
-  TrainOptions opt;
-  opt.epochs = epochs;
-  opt.seed = seed;
-  opt.what = "CVAE 784+" + std::to_string(m.config.classes) + "-" + std::to_string(m.config.hidden) + "-" +
-             std::to_string(m.latent());
-  opt.progress = progress;
-  Curve curve;
-  const TrainLog log = train_minibatches(
-      train.size(), adam, opt,
+  return train_with_test_elbo(
+      adam, train.size(),
+      "CVAE 784+" + std::to_string(m.config.classes) + "-" + std::to_string(m.config.hidden) + "-" + std::to_string(m.latent()),
+      epochs, seed, progress,
       [&](const Minibatch& b) {
         const MatF X = train.batch<float>(b.indices, b.size);
         const MatF Y = labels_one_hot(train, b.indices, b.size, m.config.classes);
@@ -141,14 +173,7 @@ Curve train_cvae(Cvae<float>& m, const ImageSet& train, const ImageSet& test, in
         m.backward();
         return double(loss);
       },
-      [&](int e) {
-        curve.epoch.push_back(e + 1);
-        curve.test_elbo.push_back(cvae_test_elbo(m, test, seed + 77).mean());
-        return "test ELBO(x|y) " + std::to_string(curve.test_elbo.back()) + " nats";
-      });
-  curve.train_loss = log.epoch_loss;
-  curve.seconds = log.seconds;
-  return curve;
+      [&] { return cvae_test_elbo(m, test, seed + 77); }, no_note);
 }
 
 MatF cvae_samples(Cvae<float>& m, Index per_class, std::uint64_t seed, std::vector<int>* wanted) {
@@ -174,13 +199,9 @@ MatF gumbel_matrix(Index rows, Index cols, Rng& rng) {
 }
 
 VecD dvae_test_elbo(Dvae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  VecD elbo(test.size());
-  for (Index first = 0, k = 0; first < test.size(); first += 500, ++k) {
-    const Index n = std::min<Index>(500, test.size() - first);
-    Rng rng(seed, std::uint64_t(k));
-    elbo.segment(first, n) = m.discrete_elbo(test.range<float>(first, n), gumbel_matrix(m.code_size(), n, rng)).cast<double>();
-  }
-  return elbo;
+  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
+    return m.discrete_elbo(test.range<float>(first, n), gumbel_matrix(m.code_size(), n, rng)).cast<double>();
+  });
 }
 
 Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, double tau0, double tau_min,
@@ -189,16 +210,12 @@ Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, in
   const long steps = long(epochs) * long((train.size() + 127) / 128);
   // tau reaches tau_min after 70% of the steps.
   const double rate = std::log(tau0 / tau_min) / std::max(1.0, 0.7 * double(steps));
-  TrainOptions opt;
-  opt.epochs = epochs;
-  opt.seed = seed;
-  opt.what = std::string(m.config.straight_through ? "ST " : "") + "Gumbel-softmax VAE 784-" +
-             std::to_string(m.config.hidden) + "-" + std::to_string(m.config.groups) + "x" + std::to_string(m.config.classes);
-  opt.progress = progress;
-  Curve curve;
   double tau = tau0;
-  const TrainLog log = train_minibatches(
-      train.size(), adam, opt,
+  return train_with_test_elbo(
+      adam, train.size(),
+      std::string(m.config.straight_through ? "ST " : "") + "Gumbel-softmax VAE 784-" + std::to_string(m.config.hidden) + "-" +
+          std::to_string(m.config.groups) + "x" + std::to_string(m.config.classes),
+      epochs, seed, progress,
       [&](const Minibatch& b) {
         tau = annealed_temperature(tau0, tau_min, rate, adam.steps());
         const MatF X = train.batch<float>(b.indices, b.size);
@@ -207,42 +224,29 @@ Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, in
         m.backward();
         return double(loss);
       },
-      [&](int e) {
-        curve.epoch.push_back(e + 1);
+      [&] { return dvae_test_elbo(m, test, seed + 77); },
+      [&](Curve& curve) {
         curve.tau.push_back(tau);
-        curve.test_elbo.push_back(dvae_test_elbo(m, test, seed + 77).mean());
-        return "tau " + std::to_string(tau).substr(0, 5) + ", test ELBO (discrete) " + std::to_string(curve.test_elbo.back()) +
-               " nats";
+        return "tau " + std::to_string(tau).substr(0, 5) + ", discrete z: ";
       });
-  curve.train_loss = log.epoch_loss;
-  curve.seconds = log.seconds;
-  return curve;
 }
 
 // ---- chapter 8's VAE ------------------------------------------------------------------------------
 
 VecD gaussian_test_elbo(ch08::Vae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  VecD elbo(test.size());
-  for (Index first = 0, k = 0; first < test.size(); first += 500, ++k) {
-    const Index n = std::min<Index>(500, test.size() - first);
-    Rng rng(seed, std::uint64_t(k));
+  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
     m.forward(test.range<float>(first, n), rng.normal_matrix<float>(m.latent(), n));
-    elbo.segment(first, n) = -(m.reconstruction + m.kl).cast<double>();
-  }
-  return elbo;
+    return -(m.reconstruction + m.kl).cast<double>();
+  });
 }
 
 Curve train_gaussian_vae(ch08::Vae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,
                          std::ostream* progress) {
   Adam<float> adam(m.parameters(), 1e-3f);
-  TrainOptions opt;
-  opt.epochs = epochs;
-  opt.seed = seed;
-  opt.what = "Gaussian VAE 784-" + std::to_string(m.config.hidden) + "-" + std::to_string(m.latent()) + " (chapter 8)";
-  opt.progress = progress;
-  Curve curve;
-  const TrainLog log = train_minibatches(
-      train.size(), adam, opt,
+  return train_with_test_elbo(
+      adam, train.size(),
+      "Gaussian VAE 784-" + std::to_string(m.config.hidden) + "-" + std::to_string(m.latent()) + " (chapter 8)", epochs, seed,
+      progress,
       [&](const Minibatch& b) {
         const MatF X = train.batch<float>(b.indices, b.size);
         Rng rng = b.rng();
@@ -250,14 +254,7 @@ Curve train_gaussian_vae(ch08::Vae<float>& m, const ImageSet& train, const Image
         m.backward(X);
         return double(loss);
       },
-      [&](int e) {
-        curve.epoch.push_back(e + 1);
-        curve.test_elbo.push_back(gaussian_test_elbo(m, test, seed + 77).mean());
-        return "test ELBO " + std::to_string(curve.test_elbo.back()) + " nats";
-      });
-  curve.train_loss = log.epoch_loss;
-  curve.seconds = log.seconds;
-  return curve;
+      [&] { return gaussian_test_elbo(m, test, seed + 77); }, no_note);
 }
 
 }  // namespace course::ch12
