@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import dataclasses
 import json
 import os
 import pathlib
@@ -31,7 +32,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from grading import build, draft, report, rubric, sandbox  # noqa: E402
 from grading.course import Course, ROOT  # noqa: E402
-from grading.grader import grade, student_name  # noqa: E402
+from grading.grader import display_name, grade, unique_names  # noqa: E402
 
 
 def parse_args(argv):
@@ -48,6 +49,13 @@ def parse_args(argv):
     p.add_argument("--nproc", type=int, default=16, help="process/thread limit per test case (16)")
     p.add_argument("--fsize-mb", type=int, default=64, help="largest file a test may write (64)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the tests (1)")
+    p.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="grade even where bubblewrap cannot isolate student code (it may then read "
+                        "the course's files and use the network): see docs/instructors.md")
+    p.add_argument("--submission-budget", type=float, default=1800,
+                   help="wall-clock seconds for one submission's compiles and test cases (1800)")
+    p.add_argument("--compile-cpu", type=int, default=120, help="CPU seconds per compiled file (120)")
+    p.add_argument("--scratch-mb", type=int, default=64, help="size of a test's scratch tmpfs (64)")
     p.add_argument("--resume", action="store_true", help="skip students that already have a report")
     p.add_argument("--draft-rubric", metavar="NN", help="draft tests/rubric/chNN.json and print it")
     p.add_argument("--write", action="store_true", help="with --draft-rubric: write the file")
@@ -68,13 +76,10 @@ def load_rubrics(course: Course, work: pathlib.Path) -> tuple[dict, list[str]]:
     return rubrics, warnings
 
 
-def unique_names(subs: list[pathlib.Path]) -> list[str]:
-    names, seen = [], {}
-    for s in subs:
-        n = student_name(s)
-        seen[n] = seen.get(n, 0) + 1
-        names.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
-    return names
+def failed_report(sub: pathlib.Path, name: str, why: str) -> dict:
+    return {"student": name, "name": display_name(sub), "submission": str(sub), "graded_at": "",
+            "isolation": sandbox.isolation(), "files": {}, "notes": [why], "exercises": [],
+            "tests": {}, "score": 0.0, "max_score": 0.0, "seconds": 0.0}
 
 
 def grade_class(args) -> int:
@@ -85,17 +90,29 @@ def grade_class(args) -> int:
         raise SystemExit("no chapter is built: nothing to grade")
     limits = sandbox.Limits(wall=args.time_limit, cpu=args.cpu_limit or int(args.time_limit) + 1,
                             memory_mb=args.memory_mb, nproc=args.nproc, fsize_mb=args.fsize_mb,
-                            threads=args.threads)
+                            threads=args.threads, scratch_mb=args.scratch_mb)
+    build.COMPILE_LIMITS = dataclasses.replace(build.COMPILE_LIMITS, cpu=args.compile_cpu,
+                                               wall=max(3 * args.compile_cpu, 300))
+    mode = sandbox.isolation()
+    if mode != "bubblewrap":
+        missing = "; ".join(sandbox.MISSING) or "no namespaces"
+        if not args.allow_weak_sandbox:
+            raise SystemExit(f"refusing to grade: student code cannot be isolated on this host "
+                             f"({missing}). Without isolation it could read the solutions and other "
+                             f"students' files. Fix that, or pass --allow-weak-sandbox to grade "
+                             f"with isolation '{mode}' (limits{' and a private uid' if mode == 'uid-only' else ''} only).")
+        print(f"warning: grading with weak isolation '{mode}' (--allow-weak-sandbox): {missing}",
+              file=sys.stderr)
     subs = []
     for s in args.submissions:
-        if not s.exists():
+        if not os.path.lexists(s):
             print(f"warning: {s} does not exist (skipped)", file=sys.stderr)
         else:
-            subs.append(s.resolve())
+            subs.append(s.absolute())
     # A single directory holding submissions (not itself one) is expanded to its entries.
     wanted = {c.file for c in course.chapters}
-    if not args.autograder and len(subs) == 1 and subs[0].is_dir() and \
-            not any((subs[0] / f).is_file() for f in wanted):
+    if not args.autograder and len(subs) == 1 and subs[0].is_dir() and not subs[0].is_symlink() and \
+            not any(os.path.lexists(subs[0] / f) for f in wanted):
         subs = sorted(p for p in subs[0].iterdir() if not p.name.startswith("."))
     if not subs:
         raise SystemExit("no submissions to grade")
@@ -109,6 +126,15 @@ def grade_class(args) -> int:
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
         hook = build.hook_object(course)
+        proxies, worker_obj = build.remote_objects(course)
+        remote = {"worker": worker_obj, "tests": {}}
+        for ch in course.chapters:
+            if rubrics.get(ch.num):
+                exe, err = build.trusted_test(course, ch, proxies, hook)
+                remote["tests"][ch.num] = exe
+                if exe is None:
+                    print(f"warning: test_ch{ch.num} does not link with the grader's proxies "
+                          f"(its test cases are not graded):\n{err}", file=sys.stderr)
         memo_dir = tmp_root / "objects"
         memo_dir.mkdir()
         names = unique_names(subs)
@@ -126,8 +152,12 @@ def grade_class(args) -> int:
         def one(sub, name):
             slot = slots.get()
             try:
-                r = grade(sub, name, course, rubrics, tmp_root / f"slot{slot}" / name, slot, limits,
-                          hook, memo_dir)
+                try:
+                    r = grade(sub, name, course, rubrics, tmp_root / f"slot{slot}" / name, slot, limits,
+                              remote, memo_dir, budget=args.submission_budget)
+                except Exception as e:   # noqa: BLE001 -- one submission never stops the batch
+                    r = failed_report(sub, name, f"the grader failed on this submission "
+                                      f"({type(e).__name__}: {e}); tell the instructor")
                 r["warnings"] = warnings
                 with lock:
                     report.write_student(args.out, r)
@@ -167,9 +197,44 @@ def draft_rubric(args) -> int:
     return 0
 
 
+def harden_for_uid_only(source: pathlib.Path, build: pathlib.Path, results: pathlib.Path) -> None:
+    """Gradescope's guidance where bubblewrap cannot run (a container without namespaces): the
+    student's code runs as a private unprivileged uid (sandbox 'uid-only'), so make everything it
+    must not read unreadable to other users: the solutions, the grader, the tests, the built
+    solution library and the solution-linked programs, and results/ (root-owned, 0755: it may not
+    write results.json). What a compile and the worker need stays readable: the course's public
+    headers, the precompiled header, the compiler cache (its group) and the work directories."""
+    for d in ("solutions", "tools", "tests", ".git", "chapters", "bench", "docs"):
+        if (source / d).exists():
+            os.chmod(source / d, 0o700)
+    os.chmod(source, 0o711)
+    if build.exists():
+        os.chmod(build, 0o711)
+        for entry in build.iterdir():
+            if entry.name == "CMakeFiles" and entry.is_dir():
+                os.chmod(entry, 0o711)
+                for e in entry.iterdir():
+                    os.chmod(e, 0o755 if e.name == "course_pch.dir" else 0o700)
+            elif entry.name == "grading" and entry.is_dir():
+                os.chmod(entry, 0o711)
+                for e in entry.iterdir():
+                    if e.name.startswith("remote-") or e.name == "test-grades":
+                        os.chmod(e, 0o700)
+            elif not entry.is_symlink():
+                os.chmod(entry, 0o700)
+    results.mkdir(parents=True, exist_ok=True)
+    os.chown(results, 0, 0)
+    os.chmod(results, 0o755)
+
+
 def autograder(args) -> int:
     """Gradescope's run_autograder calls this: one submission, results.json where Gradescope reads it."""
     root = pathlib.Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    if sandbox.isolation() != "bubblewrap":
+        # Gradescope's container is the outer sandbox; inside it, a private uid and file modes.
+        args.allow_weak_sandbox = True
+        if os.geteuid() == 0:
+            harden_for_uid_only(root / "source", args.build.resolve(), root / "results")
     out = pathlib.Path(tempfile.mkdtemp(prefix="course-autograder-"))
     args.submissions = [root / "submission"]
     args.out = out

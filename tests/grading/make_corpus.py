@@ -19,7 +19,9 @@ output directory, which the "write_outside" submission tries to overwrite.
 import argparse
 import io
 import json
+import os
 import pathlib
+import sys
 import re
 import shutil
 import tarfile
@@ -27,6 +29,8 @@ import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 FILE = "ch01_linear_ae_pca.cpp"
+sys.path.insert(0, str(ROOT / "tools"))
+from grading.grader import display_name  # noqa: E402
 
 # The misbehaviours that happen at run time share ONE source file, so a class of them costs one
 # compile (the grader's compiler cache serves the rest): the target function picks its
@@ -39,11 +43,24 @@ RUNTIME = {
     "abort": ("compiled", "calls", r"SIGABRT"),
     "huge_allocation": ("compiled", "calls", r"^time or memory limit"),
     "fork_bomb": ("compiled", "calls", r"^time or memory limit"),
-    "exit0": ("compiled", "calls", r"exit\(\) was called from the exercise code"),
-    "underscore_exit0": ("compiled", "calls", r"exit status 0 before the test case finished"),
-    "fake_success": ("compiled", "verifies", r"wrong result"),
+    "exit0": ("compiled", "calls", r"exit\(\) or _exit\(\) was called from the exercise code"),
+    "underscore_exit0": ("compiled", "calls", r"exit\(\) or _exit\(\) was called from the exercise code"),
+    "fake_success": ("compiled", "calls", r"wrong result"),
     "nan": ("compiled", "verifies", r"wrong result"),
     "write_outside": ("compiled", "verifies", r"wrong result"),
+    # Reads the solutions, the solution library, grades/ and the other slots at run time and
+    # prints what it finds into its feedback; test_bad_submissions checks none of it got out.
+    "read_secrets": ("compiled", "verifies", r"wrong result"),
+    # Two processes of 300 MB each under a 512 MiB limit (each alone is within it).
+    "multi_process_memory": ("compiled", "calls", r"^time or memory limit: its processes together held"),
+    # Fills its scratch (a 64 MiB tmpfs) with files, then returns a wrong value.
+    "fill_scratch": ("compiled", "verifies", r"wrong result"),
+    # A detached daemon (setsid, double fork) that outlives the call, writing the gradebook.
+    "daemon": ("compiled", "verifies", r"wrong result"),
+    # SysV shared memory and a file in /run/lock and /dev/shm, left behind.
+    "sysv_ipc": ("compiled", "verifies", r"wrong result"),
+    # kill(-1, SIGKILL): every process it can signal.
+    "kill_everything": ("compiled", "calls", r"killed"),
 }
 # What the target function does first, by its return type: misbehave() returns 1.0 to behave,
 # else the wrong value to return (NaN, or 0.0 standing for a finite wrong answer).
@@ -71,7 +88,8 @@ namespace {
       "*** No errors detected\n"
       "<TestLog><TestSuite name=\"course\"><TestCase name=\"@CASE@\" result=\"passed\"/></TestSuite></TestLog>\n"
       "ch01_linear_ae_pca/@CASE@ passed 1 0\n"
-      "PASS 100/100\n";
+      "PASS 100/100\n"
+      "control characters: \x01\x02\x1b[31m\x7f\x0c\x0b end\n";
   std::fputs(lines, stdout);
   std::fputs(lines, stderr);
   std::fflush(nullptr);
@@ -86,6 +104,58 @@ namespace {
   for (const char* path : {@TARGETS@}) {
     std::ofstream f(path, std::ios::trunc);
     if (f) f << "PWNED\n";
+  }
+}
+// Everything secret it can find, printed into its output.
+[[maybe_unused]] void print_secrets() {
+  for (const char* path : {@SECRETS@}) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) continue;
+    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::printf("%s: %zu bytes\n%s\n", path, s.size(), s.substr(0, 20000).c_str());
+  }
+  for (const char* dir : {@SECRET_DIRS@}) {
+    if (DIR* d = ::opendir(dir)) {
+      while (const dirent* e = ::readdir(d)) std::printf("%s/%s\n", dir, e->d_name);
+      ::closedir(d);
+    }
+  }
+  std::fflush(stdout);
+}
+[[maybe_unused]] void hold_memory(int mb) {
+  const std::size_t n = std::size_t(mb) << 20;
+  char* p = static_cast<char*>(std::malloc(n));
+  for (std::size_t i = 0; p && i < n; i += 4096) p[i] = 1;
+}
+[[maybe_unused]] void fill_scratch() {
+  for (int i = 0; i < 64; ++i) {
+    std::ofstream f("fill" + std::to_string(i), std::ios::binary);
+    const std::string mb(1 << 20, 'x');
+    for (int k = 0; k < 8 && f; ++k) f << mb;
+    if (!f) break;
+  }
+}
+[[maybe_unused]] void start_daemon() {
+  if (::fork() == 0) {
+    ::setsid();
+    if (::fork() == 0) {
+      ::sleep(3);
+      for (const char* path : {@TARGETS@}) {
+        std::ofstream f(path, std::ios::app);
+        if (f) f << "PWNED,100\n";
+      }
+      ::_exit(0);
+    }
+    ::_exit(0);
+  }
+}
+[[maybe_unused]] void leave_ipc() {
+  const int id = ::shmget(IPC_PRIVATE, 1 << 20, IPC_CREAT | 0666);
+  (void)id;
+  for (const char* path : {"/run/lock/course_grading_pwned", "/dev/shm/course_grading_pwned",
+                           "/tmp/course_grading_pwned"}) {
+    std::ofstream f(path);
+    f << "PWNED\n";
   }
 }
 // The misbehaviour named by this submission's directory; 1.0 means "behave".
@@ -105,6 +175,17 @@ double misbehave() {
   if (is("fake_success")) { print_fake_success(); return 0.0; }
   if (is("nan")) return std::numeric_limits<double>::quiet_NaN();
   if (is("write_outside")) { try_to_write_outside(); return 0.0; }
+  if (is("read_secrets")) { print_secrets(); return 0.0; }
+  if (is("multi_process_memory")) {
+    for (int i = 0; i < 2; ++i)
+      if (::fork() == 0) { hold_memory(300); for (;;) ::pause(); }
+    hold_memory(1);
+    for (;;) ::pause();
+  }
+  if (is("fill_scratch")) { fill_scratch(); return 0.0; }
+  if (is("daemon")) { start_daemon(); return 0.0; }
+  if (is("sysv_ipc")) { leave_ipc(); return 0.0; }
+  if (is("kill_everything")) { ::kill(-1, SIGKILL); for (;;) ::pause(); }
   return 1.0;
 }
 }  // namespace
@@ -121,12 +202,15 @@ def sabotage(solution: str, function: str, code: str) -> str:
     return solution[:eol + 1] + "  " + code + "\n" + solution[eol + 1:]
 
 
-def with_helpers(text: str, case: str, targets: list[str]) -> str:
-    helpers = HELPERS.replace("@CASE@", case).replace(
-        "@TARGETS@", ", ".join(json.dumps(t) for t in targets))
+def with_helpers(text: str, case: str, targets: list[str], secrets: list[str] = (),
+                 secret_dirs: list[str] = ()) -> str:
+    quoted = lambda paths: ", ".join(json.dumps(str(t)) for t in paths) or '""'
+    helpers = HELPERS.replace("@CASE@", case).replace("@TARGETS@", quoted(targets)).replace(
+        "@SECRETS@", quoted(secrets)).replace("@SECRET_DIRS@", quoted(secret_dirs))
     first_ns = text.index("namespace course::ch01")
-    includes = ("#include <cstdio>\n#include <cstdlib>\n#include <fstream>\n#include <limits>\n"
-                "#include <string>\n#include <vector>\n#include <unistd.h>\n")
+    includes = ("#include <csignal>\n#include <cstdio>\n#include <cstdlib>\n#include <fstream>\n"
+                "#include <iterator>\n#include <limits>\n#include <string>\n#include <vector>\n"
+                "#include <dirent.h>\n#include <sys/ipc.h>\n#include <sys/shm.h>\n#include <unistd.h>\n")
     return includes + text[:first_ns] + helpers + "\n" + text[first_ns:]
 
 
@@ -136,6 +220,9 @@ def main():
     ap.add_argument("--target", default="pca_via_svd", choices=sorted(RETURN_TYPE))
     ap.add_argument("--copies", type=int, default=0)
     ap.add_argument("--outputs", type=pathlib.Path, default=ROOT / "grades")
+    ap.add_argument("--build", type=pathlib.Path, default=ROOT / "build")
+    ap.add_argument("--benign-only", action="store_true",
+                    help="only the submissions that run no hostile code (for a host without a sandbox)")
     args = ap.parse_args()
     out = args.out
     if out.exists():
@@ -174,7 +261,7 @@ def main():
             header.read_text().replace("namespace course::ch01 {", "namespace course::ch01 {\n// edited\n"),
     })
     submit("includes_the_solution",
-           f'#include "{ROOT / "solutions" / FILE}"\n', "rejected", "all", r"not run")
+           f'#include "{ROOT / "solutions" / FILE}"\n', "compile error", "all", r"not run")
     # (These two start from the stubs: the file is refused whatever its exercises do.)
     hijack = stub + '\nnamespace course {\nCheckRow check_bound(const std::string&, const std::string&, double, double, double) { return {}; }\n}\n'
     hijack = '#include "course/check.hpp"\n' + hijack
@@ -182,12 +269,71 @@ def main():
     exit_hijack = stub + '\nextern "C" void _exit(int) { for (;;) {} }\n'
     submit("replaces_exit", exit_hijack, "rejected", "all", r"not run")
 
+    # Forged results (issue: a constructor that read the nonce and wrote "passed" lines scored
+    # 100/100): the unmodified stubs plus a constructor, a static initialiser and a destructor
+    # that look for any channel (environment of every visible process, every descriptor) and
+    # write fake passes and fake remote replies into everything they can. Must score 0.
+    forge = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+namespace {
+void forge_everything() {
+  std::string lines;
+  for (const char* c : {"eq_1_1_eigenvalues_are_squared_singular_values_over_n",
+                        "eq_1_3_loss_equals_its_trace_form", "eq_1_4_gradient_matches_central_differences"})
+    lines += std::string("ch01_linear_ae_pca/") + c + " passed 1 0\n";
+  std::string with_nonce = lines;
+  // The nonce, wherever it might be: the environment of every process it can see.
+  if (DIR* d = ::opendir("/proc")) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string env = std::string("/proc/") + e->d_name + "/environ";
+      const int fd = ::open(env.c_str(), O_RDONLY | O_NONBLOCK);
+      if (fd < 0) continue;
+      char buf[65536];
+      const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+      ::close(fd);
+      for (ssize_t i = 0; i < n; i += std::strlen(buf + i) + 1) {
+        buf[n] = 0;
+        if (std::strncmp(buf + i, "COURSE_GRADE", 12) == 0) with_nonce += std::string(buf + i) + "\n";
+      }
+    }
+    ::closedir(d);
+  }
+  // A forged reply frame: status 0 and a double 0.0 (a "passed" of any kind it can imagine).
+  char frame[13] = {9, 0, 0, 0, 0};
+  for (int fd = 0; fd < 1024; ++fd) {
+    [[maybe_unused]] auto a = ::write(fd, frame, sizeof frame);
+    [[maybe_unused]] auto b = ::write(fd, lines.data(), lines.size());
+    [[maybe_unused]] auto c = ::write(fd, with_nonce.data(), with_nonce.size());
+  }
+  std::puts("*** No errors detected");
+}
+__attribute__((constructor)) void forge_at_start() { forge_everything(); }
+struct ForgeAtExit { ForgeAtExit() { forge_everything(); } ~ForgeAtExit() { forge_everything(); } } forge_at_exit;
+}  // namespace
+"""
+    submit("forge_constructor", forge + stub, "compiled", "all", r"not implemented yet")
+    # The solution embedded at compile time (.incbin): the compile sees no solutions/.
+    incbin = (stub + f'\nasm(".section .rodata\\n.incbin \\"{ROOT / "solutions" / FILE}\\"\\n.previous");\n')
+    submit("incbin_solution", incbin, "compile error", "all", r"not run")
+
     targets = [str(args.outputs / "gradebook.csv"), str(args.outputs / "correct" / "report.json"),
                str(args.outputs / "write_outside" / "report.json"),
                str(ROOT / "tests/ch01/test_ch01_linear_ae_pca.cpp"), str(ROOT / "solutions" / FILE),
                "/proc/self/exe", "../test_ch01", "../../test_ch01", "/tmp/course_grading_pwned"]
+    secrets = [ROOT / "solutions" / FILE, args.build / "exercises/libcourse_impl_solutions.a",
+               args.outputs / "gradebook.csv", args.outputs / "correct" / "report.json",
+               ROOT / "tools/grading/grader.py", "/proc/1/environ", "/proc/self/environ"]
+    secret_dirs = [ROOT / "solutions", args.outputs, args.build / "grading",
+                   args.build / "grading" / "test-grades", "/proc/1/fd"]
     misbehaving = with_helpers(sabotage(solution, args.target, MISBEHAVE[RETURN_TYPE[args.target]]),
-                               "eq_1_1_eigenvalues_are_squared_singular_values_over_n", targets)
+                               "eq_1_1_eigenvalues_are_squared_singular_values_over_n", targets,
+                               secrets, secret_dirs)
     for name, (file, broken, reason) in RUNTIME.items():
         submit(name, misbehaving, file, broken, reason)
 
@@ -207,6 +353,85 @@ def main():
         link.linkname = "/etc/shadow"
         t.addfile(link)
     expected["correct_tgz"] = {"file": "compiled", "broken": "none", "reason": ""}
+    # Hostile files and archives, and names that must become safe, unique, stable ids.
+    def zip_with(path, patch=None):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(f"exercises/{FILE}", solution)
+        if patch:
+            data = bytearray(path.read_bytes())
+            patch(data)
+            path.write_bytes(bytes(data))
+
+    def set_flag_encrypted(data):   # general purpose bit 0, local header (+6) and central (+8)
+        data[6] |= 1
+        c = data.index(b"PK\x01\x02")
+        data[c + 8] |= 1
+
+    def set_ppmd(data):             # compression method 98 (PPMd), local (+8) and central (+10)
+        data[8:10] = (98).to_bytes(2, "little")
+        c = data.index(b"PK\x01\x02")
+        data[c + 10:c + 12] = (98).to_bytes(2, "little")
+
+    zip_with(out / "encrypted.zip", set_flag_encrypted)
+    expected["encrypted"] = {"file": "missing", "broken": "all", "reason": r"missing", "note": "encrypted"}
+    zip_with(out / "ppmd.zip", set_ppmd)
+    expected["ppmd"] = {"file": "missing", "broken": "all", "reason": r"missing", "note": "PPMd"}
+    (out / "not_an_archive.zip").write_bytes(b"this is not a zip file\n" * 10)
+    expected["not_an_archive"] = {"file": "missing", "broken": "all", "reason": r"missing",
+                                  "note": "could not read the submission"}
+    # 80 MiB of zeros before the solution: over the 64 MiB budget, stopped while streaming.
+    with tarfile.open(out / "bomb.tar.gz", "w:gz", compresslevel=1) as t:
+        info = tarfile.TarInfo("exercises/zeros.bin")
+        info.size = 80 << 20
+        class Zeros(io.RawIOBase):
+            left = info.size
+            def readable(self):
+                return True
+            def readinto(self, b):
+                n = min(len(b), self.left)
+                b[:n] = bytes(n)
+                self.left -= n
+                return n
+        t.addfile(info, io.BufferedReader(Zeros()))
+        data = solution.encode()
+        info = tarfile.TarInfo(f"exercises/{FILE}")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    expected["bomb"] = {"file": "missing", "broken": "all", "reason": r"missing", "note": "unpacks to more than"}
+    # A FIFO and a symlink planted where the grader looks for the exercise file.
+    d = out / "fifo_plant"
+    d.mkdir()
+    os.mkfifo(d / FILE)
+    os.symlink("/etc/shadow", d / "ch01_symlink.cpp")
+    expected["fifo_plant"] = {"file": "missing", "broken": "all", "reason": r"missing"}
+    # A planted FIFO as the submission itself.
+    os.mkfifo(out / "fifo_submission.zip")
+    expected["fifo_submission"] = {"file": "missing", "broken": "all", "reason": r"missing",
+                                   "note": "could not read the submission"}
+    # Names: '..' after its extension, the gradebook's own name, two that clean up alike,
+    # Unicode, and bytes that are not UTF-8.
+    for name in ("...zip", "gradebook.csv.zip"):
+        zip_with(out / name)
+    for name in ("a b", "a_b", "Zoë Ünal"):
+        (out / name).mkdir()
+        (out / name / FILE).write_text(solution)
+    odd = os.fsdecode(b"caf\xe9")
+    (out / odd).mkdir()
+    (out / odd / FILE).write_text(solution)
+    for path in ("...zip", "gradebook.csv.zip", "a b", "a_b", "Zoë Ünal", odd):
+        expected[display_name(out / path)] = {"file": "compiled", "broken": "none", "reason": ""}
+
+    if args.benign_only:
+        benign = {"correct", "unmodified", "compile_error", "missing_file", "correct_zip", "correct_tgz",
+                  "includes_the_solution", "replaces_a_course_function", "replaces_exit",
+                  "edited_test_and_header", "encrypted", "ppmd", "not_an_archive", "bomb",
+                  "fifo_plant", "fifo_submission"} | {f"correct_copy{i:02d}" for i in range(args.copies)}
+        benign |= {display_name(out / p) for p in ("...zip", "gradebook.csv.zip", "a b", "a_b", "Zoë Ünal",
+                                                     os.fsdecode(b"caf\xe9"))}
+        for entry in list(out.iterdir()):
+            if display_name(entry) not in benign:
+                expected.pop(display_name(entry), None)
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
     (out / "expected.json").write_text(json.dumps({"target": args.target, "submissions": expected},
                                                   indent=2))
     print(f"wrote {len(expected)} submissions to {out}")

@@ -24,9 +24,17 @@ import xml.etree.ElementTree as ET
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from grading import sandbox  # noqa: E402
+from grading import grader, sandbox  # noqa: E402
 
 FILE = "ch01_linear_ae_pca.cpp"
+
+
+def shm_segments() -> int:
+    """SysV shared memory segments on the host (/proc/sysvipc/shm, one line each plus a header)."""
+    try:
+        return max(0, len(pathlib.Path("/proc/sysvipc/shm").read_text().splitlines()) - 1)
+    except OSError:
+        return 0
 
 
 def main():
@@ -59,24 +67,44 @@ def main():
         shutil.rmtree(out)
     corpus = tmp / "corpus"
     target = "pca_via_svd"   # called by chapter 1's eq_1_1 tests only: breaking it touches nothing else
+    isolated = sandbox.isolation() == "bubblewrap"
+    if not isolated:
+        print(f"no sandbox on this host ({'; '.join(sandbox.MISSING)}): the hostile submissions are "
+              f"skipped, only the benign ones are graded")
+    shm_before = shm_segments()
+    problems = []
     subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus), "--target", target,
-                    "--copies", str(args.copies), "--outputs", str(out)], check=True)
+                    "--copies", str(args.copies), "--outputs", str(out), "--build", str(args.build)]
+                   + ([] if isolated else ["--benign-only"]), check=True)
     expected = json.loads((corpus / "expected.json").read_text())["submissions"]
     target_number = next(n for n, e in rubric.items() if e.get("function") == target)
     verifies = set(rubric[target_number]["tests"])
     calls = set(rubric[target_number].get("called_by", [])) | verifies
     all_tests = {t for e in rubric.values() for t in e["tests"]}
 
+    entries = sorted(n for n in os.listdir(corpus) if n != "expected.json")
+    # The ids the grader gives (grader.unique_names, in the order it is given them), by the
+    # display name expected.json uses.
+    ids = dict(zip((grader.display_name(corpus / n) for n in entries),
+                   grader.unique_names([corpus / n for n in entries])))
+    for shown, sid in ids.items():
+        if sid in ("", ".", "..") or "/" in sid or sid.startswith(".") or \
+                sid.lower() in ("gradebook.csv", "junit.xml"):
+            problems.append(f"{shown!r}: unsafe id {sid!r}")
+    if len(set(i.lower() for i in ids.values())) != len(ids):
+        problems.append(f"ids are not unique: {sorted(ids.values())}")
+    if set(ids) != set(expected):
+        problems.append(f"corpus and expected.json disagree: {sorted(set(ids) ^ set(expected))}")
     t0 = time.monotonic()
     cmd = [sys.executable, str(ROOT / "tools/grade.py"), "--build", str(args.build), "--out", str(out),
            "--jobs", str(args.jobs), "--time-limit", str(args.time_limit), "--cpu-limit", str(args.cpu_limit),
-           "--memory-mb", "1024", "--nproc", "4", "--fsize-mb", "16"] + [str(corpus / n) for n in sorted(os.listdir(corpus))
-                                                  if n != "expected.json"]
+           "--memory-mb", "512", "--nproc", "4", "--fsize-mb", "16"] + \
+        ([] if isolated else ["--allow-weak-sandbox"]) + \
+        [str(corpus / n) for n in entries]
     p = subprocess.run(cmd, capture_output=True, text=True)
     dt = time.monotonic() - t0
     print(p.stdout)
     print(p.stderr[-3000:])
-    problems = []
     if p.returncode != 0:
         problems.append(f"the grader exited with {p.returncode}")
 
@@ -88,7 +116,12 @@ def main():
     except (OSError, csv.Error) as e:
         problems.append(f"gradebook.csv unreadable: {e}")
 
-    for name, exp in sorted(expected.items()):
+    try:
+        ET.parse(out / "junit.xml")
+    except (OSError, ET.ParseError) as e:
+        problems.append(f"the class junit.xml is malformed: {e}")
+    for shown, exp in sorted(expected.items()):
+        name = ids.get(shown, shown)
         d = out / name
         try:
             r = json.loads((d / "report.json").read_text())
@@ -98,6 +131,10 @@ def main():
         except (OSError, ValueError, ET.ParseError) as e:
             problems.append(f"{name}: missing or malformed report ({e})")
             continue
+        if r.get("name") != shown:
+            problems.append(f"{name}: display name {r.get('name')!r}, expected {shown!r}")
+        if exp.get("note") and not any(exp["note"] in n for n in r["notes"]):
+            problems.append(f"{name}: no note says {exp['note']!r} ({r['notes']})")
         status = r["files"].get(FILE, {}).get("status")
         if status != exp["file"]:
             problems.append(f"{name}: file status {status!r}, expected {exp['file']!r}")
@@ -146,15 +183,33 @@ def main():
         outputs = " ".join(t["output"] for t in json.loads(fake.read_text())["tests"].values())
         if "No errors detected" not in outputs:
             problems.append("fake_success: its fake lines were not captured as (untrusted) output")
+    # Nothing secret reached a report: the solution's text, the listing of solutions/, other
+    # students' reports (read_secrets printed everything it could open into its output).
+    leaks = {"BEGIN SOLUTION": "the solution's text", "!<arch>": "the solution library",
+             f"{ROOT / 'solutions'}/.": "the listing of solutions/", f"{out}/.": "the listing of grades/",
+             f"{args.build.resolve() / 'grading'}/.": "the listing of the grader's work directory",
+             "COURSE_GRADE_CHANNEL": "the result channel", "student,": "the gradebook"}
+    for f in out.rglob("*"):
+        if f.is_file() and f.name not in ("gradebook.csv", ".gradebook.csv.tmp"):
+            text = f.read_text(errors="replace")
+            for needle, what in leaks.items():
+                if needle in text:
+                    problems.append(f"{f}: a report shows {what}")
+    # The daemon would write 3 s after its call; its namespace died with the call.
+    if "daemon" in expected:
+        time.sleep(3.5)
+    for path in ("/tmp/course_grading_pwned", "/run/lock/course_grading_pwned", "/dev/shm/course_grading_pwned"):
+        if os.path.exists(path):
+            problems.append(f"a submission wrote {path} on the host")
+    if shm_segments() > shm_before:
+        problems.append(f"SysV shared memory segments outlived the sandbox ({shm_before} -> {shm_segments()})")
     for path, data in protected.items():
         if path.read_bytes() != data:
             problems.append(f"{path} was modified during grading")
     for f in out.rglob("*"):
         if f.is_file() and b"PWNED" in f.read_bytes()[:1 << 20]:
             problems.append(f"{f} was overwritten by a submission")
-    if pathlib.Path("/tmp/course_grading_pwned").exists():
-        problems.append("a submission wrote /tmp/course_grading_pwned")
-    if sandbox.isolation() == "namespaces":
+    if os.geteuid() == 0 and sandbox.isolation() != "none":
         for slot in range(args.jobs):
             for role in ("test", "compile"):
                 uid = sandbox.sandbox_ids(slot, role)[0]

@@ -2,6 +2,7 @@
 """Unit tests of the grader's pure parts (no build needed): reading submissions, the Boost log,
 the verdict, the rubric, the reports."""
 import io
+import os
 import pathlib
 import sys
 import tarfile
@@ -11,7 +12,7 @@ import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from grading import grader, report, rubric, sandbox  # noqa: E402
+from grading import build, grader, remote, report, rubric, sandbox  # noqa: E402
 from grading.course import parse_exercises  # noqa: E402
 
 LINE = "[1.3] loss equals its trace form: analytic=0.25 numeric=0.5 error=0.2 tol=1e-10 (identity) FAIL"
@@ -58,35 +59,104 @@ class Units(unittest.TestCase):
         self.assertEqual(rubric.equations_of("eq_10_3_eq_10_4_whole_model"), {"10.3", "10.4"})
         self.assertEqual(rubric.equations_of("one draw of L_K (eq. 5.9; Burda et al. 2016)"), {"5.9"})
 
-    def test_a_compile_keeps_its_compiler_cache_writable(self):
-        # With the course under /tmp, /tmp is read-only in the namespace except the kept paths:
-        # the compiler cache must be one of them, or every student compile fails.
-        keep = sandbox.kept_paths("/tmp/c/build/grading/w/compile-01", "ccache",
-                                  {"CCACHE_DIR": "/tmp/c/build/grading/ccache", "CCACHE_UMASK": "007"})
-        self.assertIn("/tmp/c/build/grading/ccache", keep)
-        self.assertNotIn("007", keep)
-        self.assertEqual(sandbox.kept_paths("/s", "/bin/x", None), ("/s", "/bin/x"))
+    def test_a_compile_sees_the_course_headers_and_nothing_else_of_the_course(self):
+        cmd = ["/usr/bin/c++", "-I/c/exercises/include", "-I", "/c/common/include", "-isystem",
+               "/usr/include/eigen3", "-include", "/c/build/CMakeFiles/course_pch.dir/cmake_pch.hxx"]
+        self.assertEqual(build.compile_paths(cmd), ("/c/exercises/include", "/c/common/include",
+                                                    "/c/build/CMakeFiles/course_pch.dir"))
 
-    def test_verdicts(self):
+    def test_verdicts_come_from_the_course_test_not_from_the_worker(self):
         lim = sandbox.Limits(wall=5)
         checks, failures = grader.parse_log(LOG)
         case = "ch01/eq_1_3"
+        fine = outcome()
         ok = outcome(records=[f"{case} passed 3 0"])
-        self.assertEqual(grader.classify(ok, case, lim, [], []), (True, ""))
+        self.assertEqual(grader.classify(ok, fine, case, lim, [], []), (True, ""))
+        # Whatever the worker did or printed, only the test's record passes a case.
+        self.assertFalse(grader.classify(outcome(exit_code=201, records=[f"{case} failed 1 1"]),
+                                         outcome(output=f"{case} passed 3 0"), case, lim, [], [])[0])
         wrong = outcome(exit_code=201, records=[f"{case} failed 1 1"])
-        self.assertIn("wrong result", grader.classify(wrong, case, lim, checks, failures)[1])
-        # exit(0) from an exercise: status 0 but no record. Printing cannot make a record.
-        self.assertIn("exit status 0", grader.classify(outcome(), case, lim, [], [])[1])
-        self.assertIn("exit() was called",
-                      grader.classify(outcome(records=[f"{case} exited 0 0"]), case, lim, [], [])[1])
-        self.assertIn("time or memory limit",
-                      grader.classify(outcome(exit_code=None, signal=9, timed_out=True), case, lim, [], [])[1])
-        self.assertIn("segmentation fault",
-                      grader.classify(outcome(exit_code=None, signal=11), case, lim, [], [])[1])
-        self.assertFalse(grader.classify(outcome(records=[f"{case} passed 0 0"]), case, lim, [], [])[0])
+        self.assertIn("wrong result", grader.classify(wrong, fine, case, lim, checks, failures)[1])
+        died = ["course::grading::WorkerDied: the exercise code's process ended during a call of "
+                "course::ch01::linear_ae_loss (a crash ...)"]
+        self.assertIn("segmentation fault", grader.classify(wrong, outcome(exit_code=None, signal=11),
+                                                             case, lim, [], died)[1])
+        self.assertIn("(in course::ch01::linear_ae_loss)",
+                      grader.classify(wrong, outcome(exit_code=None, signal=11), case, lim, [], died)[1])
+        self.assertIn("time or memory limit", grader.classify(
+            wrong, outcome(exit_code=None, signal=9, timed_out=True), case, lim, [], died)[1])
+        self.assertIn("exit() or _exit()", grader.classify(wrong, outcome(exit_code=0), case, lim, [], died)[1])
+        self.assertFalse(grader.classify(outcome(records=[f"{case} passed 0 0"]), fine, case, lim, [], [])[0])
         ni = outcome(exit_code=201, records=[f"{case} failed 0 1"])
         self.assertIn("1.2 is not implemented",
-                      grader.classify(ni, case, lim, [], ["exercise 1.2 linear_ae_loss not implemented yet"])[1])
+                      grader.classify(ni, fine, case, lim, [], ["exercise 1.2 linear_ae_loss not implemented yet"])[1])
+        # No record at all: the course's test process itself failed (not the student's fault).
+        self.assertIn("defect of the course", grader.classify(outcome(exit_code=None, signal=11), fine,
+                                                               case, lim, [], [])[1])
+
+    def test_the_header_reader_finds_exercises_structs_and_in_out_arguments(self):
+        with tempfile.TemporaryDirectory() as d:
+            h = pathlib.Path(d) / "ch42_x.hpp"
+            h.write_text("""#pragma once
+// Exercise 42.1 -- f (eq. 42.1). A comment with f(x); inside.
+namespace course::ch42 {
+struct Pair {
+  MatD a, b;            // two fields on one line
+  double s = 1.0;       // a default
+  static constexpr int kN = 3;
+  Index size() const { return a.rows(); }
+  MatD cov() const;
+};
+enum class Mode { A, B };
+inline double helper(double x) { return 2 * x; }
+template <class S> S twice(S x);
+/* a block comment: double g(double); */
+Pair f(const MatD& X, Index k, Rng& rng, std::vector<Pair>& out, Mode m = Mode::A);
+void g(EmaCodebook& cb,
+       const std::vector<Index>& codes);
+}  // namespace course::ch42
+""")
+            got = remote.parse_header(h)
+        self.assertEqual([(s.name, s.fields) for s in got.structs], [("Pair", ["a", "b", "s"])])
+        self.assertEqual([f.name for f in got.functions], ["f", "g"])
+        f = got.functions[0]
+        self.assertEqual([(p.type, p.name, p.inout) for p in f.params],
+                         [("const MatD&", "X", False), ("Index", "k", False), ("Rng&", "rng", True),
+                          ("std::vector<Pair>&", "out", True), ("Mode", "m", False)])
+        self.assertEqual(got.functions[1].params[0].inout, True)
+        with tempfile.TemporaryDirectory() as d:
+            h = pathlib.Path(d) / "ch43_x.hpp"
+            h.write_text("namespace course::ch43 {\ndouble f(const double* p);\n}\n")
+            with self.assertRaises(remote.HeaderError):
+                remote.parse_header(h)
+
+    def test_ids_are_safe_unique_and_stable(self):
+        paths = [pathlib.Path(n) for n in ("...zip", "a b", "a_b", "a_b.zip", "gradebook.csv.zip",
+                                           "Zoë", os.fsdecode(b"caf\xe9"), "", "bob")]
+        ids = grader.unique_names(paths)
+        self.assertEqual(len({i.lower() for i in ids}), len(ids))
+        for i in ids:
+            self.assertRegex(i, r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+            self.assertNotIn(i.lower(), ("gradebook.csv", "junit.xml", ".", ".."))
+        self.assertEqual(ids, grader.unique_names(paths))     # stable
+        self.assertEqual(ids[-1], "bob")                       # a clean name stays as it is
+        self.assertEqual(grader.display_name(pathlib.Path("Zoë Ünal.zip")), "Zoë Ünal")
+
+    def test_class_outputs_stay_valid_whatever_a_student_prints(self):
+        import xml.etree.ElementTree as ET
+        r = {"student": "s", "name": "=cmd|' /C calc'!A0\x01", "score": 0, "max_score": 1,
+             "graded_at": "", "files": {}, "notes": [], "exercises": [
+                 {"number": "1.1", "title": "t", "chapter": "01", "points": 0, "max_points": 1,
+                  "tests": ["c"], "passed": 0}],
+             "tests": {"c": {"status": "failed", "reason": "bad \x00\x1b[31m", "exercises": ["1.1"],
+                             "checks": [], "failures": ["\x07bell"], "output": "\x01\x02\ud800x", "wall": 0}}}
+        with tempfile.TemporaryDirectory() as d:
+            d = pathlib.Path(d)
+            report.write_student(d, r)
+            report.write_class(d)
+            ET.parse(d / "junit.xml")
+            ET.parse(d / "s" / "junit.xml")
+            self.assertIn("'=cmd", (d / "gradebook.csv").read_text())
 
     def test_sources_come_only_from_regular_exercise_files(self):
         with tempfile.TemporaryDirectory() as d:
@@ -113,7 +183,8 @@ class Units(unittest.TestCase):
             self.assertEqual(grader.collect_sources(sub, {"ch01_a.cpp"}, d / "out3")[0], {})
 
     def test_student_names(self):
-        self.assertEqual(grader.student_name(pathlib.Path("a/Jo Doe.tar.gz")), "Jo_Doe")
+        # A changed name gets a hash of the original: "Jo Doe" and "Jo_Doe" stay apart.
+        self.assertRegex(grader.student_name(pathlib.Path("a/Jo Doe.tar.gz")), r"^Jo_Doe-[0-9a-f]{8}$")
         self.assertEqual(grader.student_name(pathlib.Path("x.zip")), "x")
 
     def test_exercises_are_read_from_the_headers(self):

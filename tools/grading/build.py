@@ -1,5 +1,12 @@
 """Build a submission from prebuilt course objects: only the student's chNN_*.cpp are compiled.
 
+The student's objects never enter a test executable. remote_objects() generates, from the exercise
+headers, a proxy for every exercise function and a dispatcher (remote.py, remote.hpp):
+trusted_test     test_chNN from the prebuilt test objects with the proxies in place of any
+                 exercise code (the same executable for every student: linked once per build);
+link_worker      the student's worker: the dispatcher, the student's objects (or the stubs), and
+                 libcourse_common.a; it runs in the sandbox and answers the test's remote calls.
+
 compile_student  one exercise source -> object, contained (sandbox.run), then two checks:
                  every header it included is a course or system header (-MD), and every global
                  symbol it defines lies in its chapter's namespace course::chNN (it cannot replace
@@ -18,8 +25,8 @@ import shutil
 import subprocess
 import threading
 
-from . import sandbox
-from .course import Chapter, Course, ROOT, _split_command
+from . import remote, sandbox
+from .course import HEADER_DIR, Chapter, Course, ROOT, _split_command
 
 HOOK_SOURCE = ROOT / "tools/grading/result_hook.cpp"
 # Eigen-heavy sources take a minute of CPU at -O3; a loaded machine stretches the wall clock.
@@ -158,6 +165,27 @@ def compile_student(course: Course, ch: Chapter, source: pathlib.Path, work: pat
         return _MEMO[key]
 
 
+def compile_paths(command: list[str]) -> tuple[str, ...]:
+    """What a compile reads besides /usr: the -I / -isystem directories and the directories of
+    -include files (the course's public headers and precompiled header), bound read-only into its
+    sandbox; nothing else of the course (no solutions, no tests, no build outputs)."""
+    out = []
+    for i, a in enumerate(command):
+        for flag in ("-I", "-isystem", "-include"):
+            if a == flag and i + 1 < len(command):
+                path = command[i + 1]
+            elif flag == "-I" and a.startswith("-I") and len(a) > 2:
+                path = a[2:]
+            else:
+                continue
+            path = os.path.realpath(path)
+            if flag == "-include":
+                path = os.path.dirname(path)
+            if not path.startswith("/usr/") and path not in out:
+                out.append(path)
+    return tuple(out)
+
+
 def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib.Path,
                 slot: int) -> tuple[pathlib.Path | None, str]:
     """Compile one exercise source. Returns (object, '') or (None, reason with the first errors)."""
@@ -170,7 +198,7 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
     # compiler has turned it into an object.
     pre = sandbox.run(ch.compile_command + ["-fdiagnostics-color=never", "-M", "-MF", dep_name,
                                             ch.file], str(cdir), COMPILE_LIMITS, slot=slot,
-                      output_cap=200000, role="compile")
+                      output_cap=200000, role="compile", ro_paths=compile_paths(ch.compile_command))
     if pre.exit_code == 0:
         why = _check_dependencies(cdir / dep_name, ch, course)
         if why:
@@ -182,7 +210,7 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
     if cache:
         argv = ["ccache"] + argv
     out = sandbox.run(argv, str(cdir), COMPILE_LIMITS, slot=slot, output_cap=200000, role="compile",
-                      extra_env=cache)
+                      extra_env=cache, ro_paths=compile_paths(ch.compile_command))
     COMPILE_TIMES[str(source)] = (round(out.wall, 1), round(out.cpu, 1))
     if out.exit_code != 0:
         why = out.describe(COMPILE_LIMITS)
@@ -200,6 +228,81 @@ def compile_one(course: Course, ch: Chapter, source: pathlib.Path, work: pathlib
     if why:
         return None, f"{ch.file} is not accepted: {why}"
     return obj, ""
+
+
+REMOTE_SOURCE = ROOT / "tools/grading/remote.hpp"
+
+
+def remote_objects(course: Course) -> tuple[pathlib.Path, pathlib.Path]:
+    """(proxies.o, worker.o) generated from the exercise headers and compiled with the exercise
+    files' flags, cached in <build>/grading/remote-<hash>/ (a changed header or flag recompiles)."""
+    headers = remote.parse_headers(course.root / HEADER_DIR)
+    source = remote.generate(headers)
+    flags = list(course.chapters[0].compile_command) + ["-I", str(REMOTE_SOURCE.parent)]
+    key = hashlib.sha256(source.encode() + REMOTE_SOURCE.read_bytes() + " ".join(flags).encode()
+                         ).hexdigest()[:16]
+    d = course.build / "grading" / f"remote-{key}"
+    objs = (d / "proxies.o", d / "worker.o")
+    with _REMOTE_LOCK:
+        if all(o.exists() for o in objs):
+            return objs
+        d.mkdir(parents=True, exist_ok=True)
+        src = d / "remote_gen.cpp"
+        src.write_text(source)
+        for obj, side in zip(objs, ("PROXIES", "WORKER")):
+            tmp = obj.with_suffix(".tmp.o")
+            p = subprocess.run(flags + [f"-DCOURSE_GRADING_{side}", "-fdiagnostics-color=never",
+                                        "-o", str(tmp), "-c", str(src)], capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(f"the grader's remote calls generated from {HEADER_DIR}/*.hpp do not "
+                                 f"compile ({src}); see docs/instructors.md, 'Remote calls':\n"
+                                 f"{first_errors(p.stderr)}")
+            os.replace(tmp, obj)
+    return objs
+
+
+_REMOTE_LOCK = threading.Lock()
+_TRUSTED_LOCK = threading.Lock()
+
+
+def trusted_test(course: Course, ch: Chapter, proxies: pathlib.Path, hook: pathlib.Path) -> tuple[pathlib.Path | None, str]:
+    """test_chNN with proxies for every exercise function (cached beside proxies.o)."""
+    exe = proxies.parent / f"test_ch{ch.num}"
+    with _TRUSTED_LOCK:
+        if exe.exists() and exe.stat().st_mtime >= ch.test_exe.stat().st_mtime:
+            return exe, ""
+        tmp = exe.with_name(exe.name + ".tmp")
+        ok, err = link_chapter(course, ch, [proxies], tmp, hook)
+        if not ok:
+            return None, err
+        os.replace(tmp, exe)
+        return exe, ""
+
+
+def link_worker(course: Course, objects: list[pathlib.Path], worker: pathlib.Path,
+                exe: pathlib.Path) -> tuple[bool, str]:
+    """The student's worker: worker.o (dispatcher and main), one object per chapter file, the
+    course's common library and the system libraries of a test's link line (no test objects, no
+    test framework, no solution library)."""
+    ch = course.chapters[0]
+    out, i, line = [], 0, list(ch.link_line)
+    while i < len(line):
+        t = line[i]
+        if t == "-o":
+            out += ["-o", str(exe)]
+            i += 2
+            continue
+        i += 1
+        if t.endswith(".o") or re.search(r"libcourse_impl_\w+\.a$", t) or "unit_test_framework" in t:
+            continue
+        if t.endswith("libcourse_common.a"):
+            out += [str(worker)] + [str(o) for o in objects]
+        out.append(t)
+    p = subprocess.run(out, cwd=ch.link_dir, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return False, first_errors(p.stderr + p.stdout, 15)
+    os.chmod(exe, 0o755)
+    return True, ""
 
 
 def link_chapter(course: Course, ch: Chapter, objects: list[pathlib.Path], exe: pathlib.Path,

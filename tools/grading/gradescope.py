@@ -24,7 +24,7 @@ set -euo pipefail
 SRC="${AUTOGRADER_ROOT:-/autograder}/source"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends @PACKAGES@ util-linux ca-certificates
+apt-get install -y -qq --no-install-recommends @PACKAGES@ bubblewrap util-linux ca-certificates
 cd "$SRC"
 cmake --preset default -DCOURSE_STUDENT_TWINS=OFF
 cmake --build build -j "$(nproc)"

@@ -17,12 +17,27 @@ import io
 import json
 import os
 import pathlib
+import re
 import xml.etree.ElementTree as ET
+
+
+# Characters XML 1.0 cannot carry (a student's program may print any byte): replaced by U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(s) -> str:
+    return _NOT_XML.sub("\ufffd", str(s))
+
+
+def _csv_cell(s: str) -> str:
+    """A display name for the gradebook, never a spreadsheet formula."""
+    s = xml_text(s).replace("\n", " ").replace("\r", " ")
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t") else s
 
 
 def _atomic_write(path: pathlib.Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8", errors="replace")   # a lone surrogate cannot break a file
     os.replace(tmp, path)
 
 
@@ -87,6 +102,8 @@ def gradescope_results(r: dict) -> dict:
 
 def junit_suite(r: dict) -> ET.Element:
     suite = ET.Element("testsuite", name=r["student"])
+    if r.get("name"):
+        suite.set("hostname", xml_text(r["name"]))
     n = failures = 0
     for e in r["exercises"]:
         for name in e["tests"]:
@@ -96,8 +113,11 @@ def junit_suite(r: dict) -> ET.Element:
             n += 1
             if t["status"] != "passed":
                 failures += 1
-                fail = ET.SubElement(case, "failure", message=t["reason"][:500])
-                fail.text = "\n\n".join(t.get("failures", []))[:4000]
+                fail = ET.SubElement(case, "failure", message=xml_text(t["reason"][:500]))
+                fail.text = xml_text("\n\n".join(t.get("failures", []))[:4000])
+                if t.get("output"):
+                    out = ET.SubElement(case, "system-out")
+                    out.text = xml_text(t["output"][-2000:])
     suite.set("tests", str(n))
     suite.set("failures", str(failures))
     return suite
@@ -135,10 +155,10 @@ def write_class(out: pathlib.Path) -> None:
     numbers.sort(key=lambda n: tuple(int(x) for x in n.split(".")))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student"] + [f"ex{n}" for n in numbers] + ["total", "max_total"])
+    w.writerow(["student", "name"] + [f"ex{n}" for n in numbers] + ["total", "max_total"])
     for r in reports:
         pts = {e["number"]: e["points"] for e in r["exercises"]}
-        w.writerow([r["student"]] + [_num(pts.get(n, 0)) for n in numbers] +
+        w.writerow([r["student"], _csv_cell(r.get("name", r["student"]))] + [_num(pts.get(n, 0)) for n in numbers] +
                    [_num(r["score"]), _num(r["max_score"])])
     _atomic_write(out / "gradebook.csv", buf.getvalue())
     suites = ET.Element("testsuites", name="course grading")

@@ -1,22 +1,27 @@
-"""Run one untrusted command (a compile, or one test case) in a contained process.
+"""Run one untrusted command (a compile, or a student's worker) in a contained process.
 
-Containment, from strongest to weakest:
-- as root: fresh mount, network (no network) and PID namespaces (`unshare --mount --net --pid
-  --fork --kill-child --mount-proc`), with private empty /tmp, /var/tmp and /dev/shm; a tiny
-  /bin/sh is PID 1 there, so when the command ends, or its process group is killed (the
-  wall-clock limit, or kill_all on an interrupt), every process it left (a fork bomb's children,
-  even those that called setsid) dies with the namespace. (--kill-child alone would not do: the
-  uid switch clears the parent-death signal.) The command runs as a
-  private unprivileged uid per worker slot (`setpriv --reuid`), so RLIMIT_NPROC, which counts per
-  user, limits exactly this command, and it cannot write the grader's files (root-owned, 0644).
-- everywhere: setrlimit CPU time, address space (memory), processes, file size, stack, no core
-  files; a wall-clock kill of the whole process group; OMP_NUM_THREADS pinned; a fresh scratch
-  directory as cwd, HOME and TMPDIR; a minimal environment.
-- a watchdog adds up the CPU time of the command's whole process tree (its private uid's
-  processes, or its session without root) and kills it past the CPU limit: RLIMIT_CPU counts per
-  process, so without it a fork bomb of `nproc` spinning processes would get nproc times the limit.
-Without root (no namespaces, no uid switch) the limits still hold, and the process limit is set
-to the user's current process count plus `nproc`.
+Isolation comes from bubblewrap (Debian's `bubblewrap`, `bwrap`), the same in every mode:
+- new user (where needed), mount, PID, IPC, network and UTS namespaces: the command sees a root
+  made of /usr and /etc/ld.so.cache read-only, a private /proc, a minimal /dev, fresh size-limited
+  tmpfs mounts on /tmp, /dev/shm and /run (so /run/lock), /etc/alternatives, its own scratch (a size-limited tmpfs
+  for a test; the compile directory for a compile) and the few paths it needs read-only (the
+  worker executable; for a compile the course's public headers and precompiled header, and the
+  compiler cache read-write). Not the solutions, the solution library, grades/, other slots, the
+  grader, or the network. SysV IPC objects and files in /tmp, /dev/shm, /run/lock die with it;
+  so does every process it started (a detached daemon too: the namespace's init is bwrap's).
+- as root, the command first drops to a private unprivileged uid per worker slot (`setpriv`,
+  no capabilities, no new privileges) and bubblewrap runs unprivileged inside a user namespace;
+  where the kernel refuses user namespaces to that uid, bubblewrap runs as root and drops to the
+  private uid inside. RLIMIT_NPROC, which counts per user, then limits exactly this command.
+- everywhere: setrlimit CPU time, address space, processes, file size, stack, no core files, 64
+  open files; a fresh scratch as cwd, HOME and TMPDIR; a minimal environment; OMP_NUM_THREADS.
+- a watchdog adds up the CPU time and the resident memory of the command's whole process tree
+  (every descendant of the bwrap process, 4 times a second) and kills the tree past the CPU or
+  memory limit, and past the wall-clock limit: per-process rlimits alone let N processes use N
+  times the limit. (Accounting, not cgroups: see docs/instructors.md.)
+isolation() names the mode: "bubblewrap" (the above), or, where the host allows no namespaces,
+"uid-only" (root: private uid and limits, but the file system and network are visible) or "none"
+(not root: limits only). The grader refuses those two unless told --allow-weak-sandbox.
 """
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ class Limits:
     fsize_mb: int = 64        # largest file it may write (RLIMIT_FSIZE), stdout included
     stack_mb: int = 64        # RLIMIT_STACK
     threads: int = 1          # OMP_NUM_THREADS
+    scratch_mb: int = 64      # the size of a test's scratch (a tmpfs)
 
 
 @dataclasses.dataclass
@@ -67,9 +73,13 @@ class Outcome:
     records: list[str]        # lines of the result channel that carry the nonce (nonce removed)
     output: str               # stdout + stderr, truncated (untrusted: shown, never believed)
     tree_cpu_exceeded: bool = False   # killed because its processes together used > limits.cpu
+    tree_memory_exceeded: bool = False   # ... or held more than limits.memory_mb resident
 
     def describe(self, limits: Limits) -> str:
         """Why the process did not finish normally, or '' when it exited on its own."""
+        if self.tree_memory_exceeded:
+            return (f"time or memory limit: its processes together held more than "
+                    f"{limits.memory_mb:g} MiB of memory")
         if self.tree_cpu_exceeded:
             return (f"time or memory limit: its processes together used more than {limits.cpu:g} s "
                     f"of CPU time")
@@ -81,7 +91,10 @@ class Outcome:
 
 
 _ISOLATION: str | None = None
+_BWRAP_ROOT_INSIDE = False   # root without user namespaces: bwrap as root, setpriv inside
 _LIVE: set[int] = set()   # process groups of the commands running now
+# What isolation() found missing, for the refusal message.
+MISSING: list[str] = []
 
 
 def kill_all() -> None:
@@ -93,53 +106,95 @@ def kill_all() -> None:
             pass
 
 
+def _probe(cmd: list[str]) -> str:
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return "" if p.returncode == 0 else (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+    except (OSError, subprocess.SubprocessError) as e:
+        return str(e)
+
+
 def isolation() -> str:
-    """'namespaces' when we can unshare net+pid and switch uid (root), else 'rlimits'."""
-    global _ISOLATION
-    if _ISOLATION is None:
-        _ISOLATION = "rlimits"
-        if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("setpriv"):
-            try:
-                p = subprocess.run(_namespace_prefix(UID_BASE, UID_BASE) + ["/bin/true"],
-                                   capture_output=True, timeout=20)
-                if p.returncode == 0:
-                    _ISOLATION = "namespaces"
-            except (OSError, subprocess.SubprocessError):
-                pass
+    """'bubblewrap', 'uid-only' or 'none' (see the module doc); probed once."""
+    global _ISOLATION, _BWRAP_ROOT_INSIDE
+    if _ISOLATION is not None:
+        return _ISOLATION
+    root = os.geteuid() == 0
+    forced = os.environ.get("COURSE_GRADE_ISOLATION")   # tests: pretend bubblewrap cannot run
+    if forced in ("uid-only", "none"):
+        MISSING.append(f"COURSE_GRADE_ISOLATION={forced}")
+        _ISOLATION = forced if (forced == "none" or root) else "none"
+        return _ISOLATION
+    if not shutil.which("bwrap"):
+        MISSING.append("bubblewrap is not installed (Debian package bubblewrap)")
+    elif root and not shutil.which("setpriv"):
+        MISSING.append("setpriv is not installed (Debian package util-linux)")
+    else:
+        why = _probe(_prefix(UID_BASE, UID_BASE, "/", (), (), None) + ["/bin/true"])
+        if not why:
+            _ISOLATION = "bubblewrap"
+            return _ISOLATION
+        if root:
+            _BWRAP_ROOT_INSIDE = True
+            why2 = _probe(_prefix(UID_BASE, UID_BASE, "/", (), (), None) + ["/bin/true"])
+            if not why2:
+                _ISOLATION = "bubblewrap"
+                return _ISOLATION
+            _BWRAP_ROOT_INSIDE = False
+            why = f"{why}; as root: {why2}"
+        MISSING.append(f"bubblewrap cannot create namespaces here ({why}): a container without "
+                       f"user namespaces or CAP_SYS_ADMIN?")
+    _ISOLATION = "uid-only" if root and shutil.which("setpriv") else "none"
     return _ISOLATION
 
 
-def _namespace_prefix(uid: int, gid: int, keep: tuple[str, ...] = ()) -> list[str]:
-    """unshare new mount, network and PID namespaces; as root there, give /tmp, /var/tmp and
-    /dev/shm private empty tmpfs mounts (so nothing written outside the scratch directory
-    outlives the command), except where a path in `keep` (the command, its cwd) lives; then drop
-    to `uid` and run the command under a /bin/sh as PID 1."""
-    shared = ("/tmp", "/var/tmp", "/dev/shm")
-    kept = [os.path.realpath(k) for k in keep]
-    hide = [d for d in shared if os.path.isdir(d) and not any(k.startswith(d + "/") for k in kept)]
-    # A shared directory that holds a kept path (the course checked out under /tmp) cannot be
-    # hidden: it is made read-only instead, and the kept paths are bound back read-write (file
-    # permissions still apply there), so nothing outside them can be written either way.
-    readonly = [d for d in shared if os.path.isdir(d) and d not in hide]
-    rebind = [k for k in kept if any(k.startswith(d + "/") for d in readonly) and os.path.isdir(k)]
-    q = lambda paths: " ".join(shlex.quote(p) for p in paths)
-    inner = (f'for d in {q(hide)}; do '
-             'mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs "$d"; done; '
-             f'for d in {q(readonly)}; do mount --bind "$d" "$d"; done; '
-             f'for k in {q(rebind)}; do mount --bind "$k" "$k"; done; '
-             f'for d in {q(readonly)}; do mount -o remount,bind,ro "$d"; done; '
-             f'exec setpriv --reuid={uid} --regid={gid} --clear-groups --no-new-privs -- '
-             '/bin/sh -c \'"$@"; exit $?\' sh "$@"')
-    return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",
-            "/bin/sh", "-c", inner, "sh"]
+def _setpriv(uid: int, gid: int) -> list[str]:
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def kept_paths(cwd: str, command: str, extra_env: dict | None) -> tuple[str, ...]:
-    """What a command keeps where it is inside its namespace (writable, as file permissions
-    allow): its working directory, the command itself, and for a compile the compiler cache
-    (writable by the compile uids only, see build.compiler_cache). Everything else in /tmp is
-    hidden or read-only."""
-    return (cwd, command) + tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
+def _prefix(uid: int, gid: int, cwd: str, ro: tuple, rw: tuple, scratch_mb: int | None) -> list[str]:
+    """The command line that runs a command contained (bubblewrap mode). cwd: a size-limited tmpfs
+    when scratch_mb is given, else bound read-write; ro / rw: host paths bound at the same place."""
+    root = os.geteuid() == 0
+    mb = 1 << 20
+    cmd = []
+    if root and not _BWRAP_ROOT_INSIDE:
+        cmd += _setpriv(uid, gid)
+    cmd += ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    if not (root and _BWRAP_ROOT_INSIDE):
+        cmd += ["--unshare-user"]
+    cmd += ["--ro-bind", "/usr", "/usr"]
+    for d in ("bin", "lib", "lib64", "sbin"):
+        target = os.path.join("/", d)
+        if os.path.islink(target):
+            cmd += ["--symlink", os.readlink(target), target]
+        elif os.path.isdir(target):
+            cmd += ["--ro-bind", target, target]
+    # The dynamic loader's cache, and Debian's alternatives (/usr/bin/c++ -> /etc/alternatives/c++).
+    for path in ("/etc/ld.so.cache", "/etc/alternatives"):
+        if os.path.exists(path):
+            cmd += ["--ro-bind", path, path]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(16 * mb), "--tmpfs", "/tmp", "--size", str(16 * mb), "--tmpfs", "/dev/shm",
+            "--size", str(1 * mb), "--tmpfs", "/run", "--dir", "/run/lock", "--dir", "/var/tmp"]
+    for path in ro:
+        if os.path.exists(path):
+            cmd += ["--ro-bind", path, path]
+    for path in rw:
+        if os.path.exists(path):
+            cmd += ["--bind", path, path]
+    if scratch_mb is not None:
+        cmd += ["--size", str(scratch_mb * mb), "--perms", "0700", "--tmpfs", cwd]
+    elif cwd != "/":
+        cmd += ["--bind", cwd, cwd]
+    cmd += ["--chdir", cwd]
+    if root and _BWRAP_ROOT_INSIDE:
+        cmd += ["--"] + _setpriv(uid, gid)
+    else:
+        cmd += ["--"]
+    return cmd
 
 
 # Compiles run as uid UID_BASE + 100 + slot in group COMPILE_GID, which alone may write the
@@ -149,7 +204,7 @@ COMPILE_GID = UID_BASE + 99
 
 def sandbox_ids(slot: int, role: str = "test") -> tuple[int, int]:
     """(uid, gid) a sandboxed command of worker `slot` runs as; role is 'test' or 'compile'."""
-    if isolation() != "namespaces":
+    if os.geteuid() != 0 or isolation() == "none":
         return os.geteuid(), os.getegid()
     if role == "compile":
         return UID_BASE + 100 + slot, COMPILE_GID
@@ -169,11 +224,40 @@ def _user_process_count() -> int:
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def tree_usage(root_pid: int) -> tuple[float, int]:
+    """(CPU seconds, resident bytes) of `root_pid` and all its descendants (user + system time,
+    reaped children's included), from /proc/<pid>/stat. A process that double-forks is reparented
+    to the namespace's init, itself a descendant: nothing escapes the count."""
+    procs = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is field 3 (state): ppid is field 4, utime..cstime 14-17, rss 24.
+        procs[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]), int(fields[21]))
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    cpu = rss = 0
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in procs:
+            cpu += procs[pid][1]
+            rss += procs[pid][2]
+        todo += children.get(pid, [])
+    return cpu / _TICK, rss * _PAGE
 
 
 def tree_cpu_seconds(uid: int | None, session: int) -> float:
-    """CPU seconds (user + system, plus reaped children's) of every process owned by `uid`, or,
-    when uid is None, of every process in `session`; read from /proc/<pid>/stat."""
+    """CPU seconds of every process owned by `uid` (or, when uid is None, in `session`)."""
     total = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -185,7 +269,6 @@ def tree_cpu_seconds(uid: int | None, session: int) -> float:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        # fields[0] is field 3 (state): session is field 6, utime..cstime are fields 14-17.
         if uid is None and int(fields[3]) != session:
             continue
         total += sum(int(x) for x in fields[11:15])
@@ -234,17 +317,24 @@ def make_scratch(path: str, slot: int, role: str = "test") -> str:
 
 
 def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dict | None = None,
-        channel: bool = False, output_cap: int = 20000, role: str = "test") -> Outcome:
+        channel: bool = False, output_cap: int = 20000, role: str = "test",
+        pass_fds: tuple = (), contained: bool = True, ro_paths: tuple = (),
+        scratch_mb: int | None = None) -> Outcome:
     """Run argv contained (see the module doc). With channel=True the command gets the result
-    channel of tools/grading/result_hook.cpp, and Outcome.records holds what it wrote."""
-    mode = isolation()
-    uid, gid = sandbox_ids(slot, role)
+    channel of tools/grading/result_hook.cpp, and Outcome.records holds what it wrote.
+    pass_fds: descriptors the command inherits (closed here once it has started).
+    contained=False: a trusted command (a graded test executable, course code only): the same
+    limits, but no namespace and no uid switch.
+    ro_paths: host paths the command may read (argv[0] always); scratch_mb: cwd is a fresh tmpfs
+    of that size inside the sandbox (the host directory is not used), else cwd is bound."""
+    mode = isolation() if contained else "rlimits"
+    uid, gid = sandbox_ids(slot, role) if contained else (os.geteuid(), os.getegid())
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cwd, "TMPDIR": cwd, "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": str(limits.threads), "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "OMP_THREAD_LIMIT": str(limits.threads)}
     env.update(extra_env or {})
     nonce = os.urandom(16).hex()
-    pass_fds: tuple = ()
+    extra_fds, pass_fds = tuple(pass_fds), tuple(pass_fds)
     nonce_r = nonce_w = result_r = result_w = -1
     if channel:
         nonce_r, nonce_w = os.pipe()
@@ -252,10 +342,12 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         os.write(nonce_w, nonce.encode())
         os.close(nonce_w)
         os.set_blocking(result_r, False)
-        pass_fds = (nonce_r, result_w)
+        pass_fds = pass_fds + (nonce_r, result_w)
         env["COURSE_GRADE_CHANNEL"] = f"{nonce_r},{result_w}"
 
-    nproc = limits.nproc if mode == "namespaces" else _user_process_count() + limits.nproc
+    private_uid = uid != os.geteuid()
+    # bwrap and its init count as processes too.
+    nproc = limits.nproc + 2 if private_uid else _user_process_count() + limits.nproc + 2
     mb = 1 << 20
 
     def preexec():
@@ -268,15 +360,20 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         lim(resource.RLIMIT_STACK, limits.stack_mb * mb)
         lim(resource.RLIMIT_CORE, 0)
         lim(resource.RLIMIT_NPROC, nproc)
+        lim(resource.RLIMIT_NOFILE, 64 + len(pass_fds))
 
-    if mode == "namespaces":
-        # sh is PID 1 of the new namespace: the command is its child, so signals reach it as
-        # usual, and its exit status comes back as 128 + signal for a signal death.
-        cmd = _namespace_prefix(uid, gid, kept_paths(cwd, argv[0], extra_env)) + argv
+    if mode == "bubblewrap":
+        # bwrap's init is PID 1 of the new namespace; a signal death of the command comes back
+        # as exit status 128 + signal.
+        ro = tuple(ro_paths) + ((argv[0],) if os.path.isabs(argv[0]) else ())
+        rw = tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
+        cmd = _prefix(uid, gid, cwd, ro, rw, scratch_mb) + argv
+    elif mode == "uid-only":
+        cmd = _setpriv(uid, gid) + argv
     else:
         cmd = list(argv)
 
-    owner = uid if uid != os.geteuid() else None
+    owner = uid if private_uid else None
     if owner is not None:
         clear_uid(owner)
     out_path = os.path.join(os.path.dirname(cwd.rstrip("/")) or ".",
@@ -289,6 +386,8 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
                                 start_new_session=True, preexec_fn=preexec)
     finally:
         os.close(out_fd)
+        for fd in extra_fds:
+            os.close(fd)
         if channel:
             os.close(nonce_r)
             os.close(result_w)
@@ -304,19 +403,22 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
 
     finished = threading.Event()
     tree_cpu_exceeded = threading.Event()
-    # Anything of this uid that clear_uid could not remove is not this command's: only CPU time
-    # added after the start counts.
-    baseline = tree_cpu_seconds(owner, proc.pid) if owner is not None else 0.0
+    tree_memory_exceeded = threading.Event()
 
     def watchdog():
-        # The wall-clock limit, and the CPU time of the whole process tree (checked 4 times a
-        # second; the +1 s matches RLIMIT_CPU's hard limit).
+        # The wall-clock limit, and the CPU time and resident memory of the whole process tree
+        # (checked 4 times a second; the +1 s matches RLIMIT_CPU's hard limit).
         while not finished.wait(0.25):
             if time.monotonic() - start > limits.wall:
                 kill()
                 return
-            if tree_cpu_seconds(owner, proc.pid) - baseline > limits.cpu + 1:
+            cpu, rss = tree_usage(proc.pid)
+            if cpu > limits.cpu + 1:
                 tree_cpu_exceeded.set()
+                kill()
+                return
+            if rss > limits.memory_mb * mb:
+                tree_memory_exceeded.set()
                 kill()
                 return
 
@@ -355,7 +457,7 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         sig = os.WTERMSIG(status)
     else:
         exit_code = os.WEXITSTATUS(status)
-        if mode == "namespaces" and exit_code > 128 and exit_code - 128 in SIGNAL_REASONS:
+        if mode == "bubblewrap" and exit_code > 128 and exit_code - 128 in SIGNAL_REASONS:
             sig, exit_code = exit_code - 128, None
     if timed_out.is_set():
         sig = signal.SIGKILL
@@ -366,4 +468,38 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if len(raw) > output_cap:
         output += "\n[... output truncated ...]"
     return Outcome(exit_code, sig, timed_out.is_set(), wall, usage.ru_utime + usage.ru_stime,
-                   records, output, tree_cpu_exceeded.is_set())
+                   records, output, tree_cpu_exceeded.is_set(), tree_memory_exceeded.is_set())
+
+
+def trusted_limits(limits: Limits) -> Limits:
+    """Limits of a graded test executable (course code calling the student's through remote
+    calls): it outlives its worker by a margin, so a worker killed at a limit leaves the test time
+    to report the failed call and finish; its own work is the course's, so it gets more CPU."""
+    return dataclasses.replace(limits, wall=limits.wall + 30, cpu=limits.cpu + 60,
+                               memory_mb=limits.memory_mb + 1024, nproc=limits.nproc + 8)
+
+
+def run_remote(test_argv: list[str], test_cwd: str, worker_argv: list[str], worker_cwd: str,
+               limits: Limits, slot: int = 0) -> tuple[Outcome, Outcome]:
+    """Run a graded test executable (trusted, uncontained but limited, with the result channel)
+    and the student's worker (contained), connected by two pipes: the test's remote calls go to
+    the worker, the values come back (tools/grading/remote.hpp). Returns (test, worker) outcomes.
+    The worker never sees the test's descriptors, environment or files."""
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    result: dict = {}
+
+    def worker():
+        result["worker"] = run(worker_argv, worker_cwd, limits, slot=slot, pass_fds=(req_r, resp_w),
+                               extra_env={"COURSE_GRADE_RPC": f"{req_r},{resp_w}"}, output_cap=20000,
+                               scratch_mb=limits.scratch_mb)
+
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    try:
+        test = run(test_argv, test_cwd, trusted_limits(limits), slot=slot, channel=True,
+                   pass_fds=(req_w, resp_r), contained=False,
+                   extra_env={"COURSE_GRADE_RPC": f"{req_w},{resp_r}"})
+    finally:
+        t.join()
+    return test, result["worker"]
