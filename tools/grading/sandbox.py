@@ -35,8 +35,30 @@ import subprocess
 import threading
 import time
 
-# Private uids for the sandboxed processes, one per worker slot (no passwd entry needed).
-UID_BASE = int(os.environ.get("COURSE_GRADE_UID_BASE", "61000"))
+# Private uids for the sandboxed processes, one per worker slot (no passwd entry needed). Each
+# running grader takes a range of its own (a lock file held for its lifetime): two graders on one
+# machine with the same uids would count each other's processes and kill each other's commands.
+_UID_LOCK = None
+
+
+def _uid_base() -> int:
+    global _UID_LOCK
+    if "COURSE_GRADE_UID_BASE" in os.environ:
+        return int(os.environ["COURSE_GRADE_UID_BASE"])
+    import fcntl
+    for n in range(64):
+        f = open(f"/tmp/.course-grade-uids-{n}.lock", "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _UID_LOCK = f
+        return 61000 + 256 * n
+    raise SystemExit("more than 64 graders are running on this machine")
+
+
+UID_BASE = _uid_base()
 
 SIGNAL_REASONS = {
     signal.SIGSEGV: "crashed: segmentation fault (SIGSEGV): an invalid memory access, or a stack "
