@@ -285,20 +285,32 @@ def link_worker(course: Course, objects: list[pathlib.Path], worker: pathlib.Pat
     course's common library and the system libraries of a test's link line (no test objects, no
     test framework, no solution library)."""
     ch = course.chapters[0]
-    out, i, line = [], 0, list(ch.link_line)
-    while i < len(line):
-        t = line[i]
-        if t == "-o":
-            out += ["-o", str(exe)]
-            i += 2
-            continue
-        i += 1
-        if t.endswith(".o") or re.search(r"libcourse_impl_\w+\.a$", t) or "unit_test_framework" in t:
+    out = []
+    for t in _with_output(ch.link_line, exe):
+        if (t.endswith(".o") and t != str(exe)) or re.search(r"libcourse_impl_\w+\.a$", t) or \
+                "unit_test_framework" in t:
             continue
         if t.endswith("libcourse_common.a"):
             out += [str(worker)] + [str(o) for o in objects]
         out.append(t)
-    p = subprocess.run(out, cwd=ch.link_dir, capture_output=True, text=True, timeout=300)
+    return _link(out, ch, exe)
+
+
+def _with_output(line: list[str], exe: pathlib.Path) -> list[str]:
+    """A link line with its '-o X' replaced by '-o exe'."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] == "-o":
+            out += ["-o", str(exe)]
+            i += 2
+        else:
+            out.append(line[i])
+            i += 1
+    return out
+
+
+def _link(cmd: list[str], ch: Chapter, exe: pathlib.Path) -> tuple[bool, str]:
+    p = subprocess.run(cmd, cwd=ch.link_dir, capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         return False, first_errors(p.stderr + p.stdout, 15)
     os.chmod(exe, 0o755)
@@ -308,31 +320,17 @@ def link_worker(course: Course, objects: list[pathlib.Path], worker: pathlib.Pat
 def link_chapter(course: Course, ch: Chapter, objects: list[pathlib.Path], exe: pathlib.Path,
                  hook: pathlib.Path) -> tuple[bool, str]:
     """Link test_chNN against `objects` (one per chapter file: the student's or the stub)."""
-    line = list(ch.link_line)
-    out = []
-    common = None
-    i = 0
-    while i < len(line):
-        t = line[i]
-        if t == "-o":
-            out += ["-o", str(exe)]
-            i += 2
-            continue
+    out, common = [], None
+    for t in _with_output(ch.link_line, exe):
         if re.search(r"libcourse_impl_\w+\.a$", t):
-            i += 1
             continue
         if t.endswith("libcourse_common.a"):
             common = t
         out.append(t)
-        i += 1
     main_at = next(i for i, t in enumerate(out) if t.endswith("test_main.cpp.o"))
     extra = [str(hook)]
     if common:
         extra += ["-Wl,--whole-archive", common, "-Wl,--no-whole-archive"]
     extra += [str(o) for o in objects]
     out[main_at + 1:main_at + 1] = extra
-    p = subprocess.run(out, cwd=ch.link_dir, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        return False, first_errors(p.stderr + p.stdout, 15)
-    os.chmod(exe, 0o755)
-    return True, ""
+    return _link(out, ch, exe)
