@@ -109,6 +109,13 @@ def _split_top(text: str, sep: str) -> list[str]:
     return parts
 
 
+def _first(body: str, start: int) -> int:
+    """The position of the first non-blank character from `start` (where a statement's line is)."""
+    while start < len(body) and body[start] in " \t\n":
+        start += 1
+    return start
+
+
 def _statements(body: str, base_line: int):
     """Top-level statements of a block: (text, block or None, line). A statement ends at ';' or at
     a top-level {...} (plus a ';' right after it, as for a struct)."""
@@ -120,7 +127,7 @@ def _statements(body: str, base_line: int):
         elif c in ")]":
             depth -= 1
         elif c == ";" and depth == 0:
-            yield body[start:i].strip(), None, base_line + body.count("\n", 0, start)
+            yield body[start:i].strip(), None, base_line + body.count("\n", 0, _first(body, start))
             start = i + 1
         elif c == "{" and depth == 0:
             level, j = 1, i + 1
@@ -135,18 +142,18 @@ def _statements(body: str, base_line: int):
             if k < n and body[k] == ";" and not re.search(r"\)\s*(const\s*)?(noexcept\s*)?$", head):
                 # struct X {...};  or  Type x = {...};  (a function body is not followed by ';')
                 end_text = body[j:k]
-                yield head, block, base_line + body.count("\n", 0, start)
+                yield head, block, base_line + body.count("\n", 0, _first(body, start))
                 i = k + 1
                 start = i
                 continue
-            yield head, block, base_line + body.count("\n", 0, start)
+            yield head, block, base_line + body.count("\n", 0, _first(body, start))
             i = j
             start = i
             continue
         i += 1
     rest = body[start:].strip()
     if rest:
-        yield rest, None, base_line + body.count("\n", 0, start)
+        yield rest, None, base_line + body.count("\n", 0, _first(body, start))
 
 
 IDENT = r"[A-Za-z_]\w*"

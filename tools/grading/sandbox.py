@@ -221,7 +221,8 @@ def _prefix(uid: int, gid: int, cwd: str, ro: tuple, rw: tuple, scratch_mb: int 
 
 # Compiles run as uid UID_BASE + 100 + slot in group COMPILE_GID, which alone may write the
 # compiler cache; test processes run as uid = gid = UID_BASE + slot and cannot touch it.
-COMPILE_GID = UID_BASE + 99
+# The group is the same for every grader on the machine (they share the build's compiler cache).
+COMPILE_GID = int(os.environ.get("COURSE_GRADE_COMPILE_GID", "60999"))
 
 
 def sandbox_ids(slot: int, role: str = "test") -> tuple[int, int]:
