@@ -51,7 +51,7 @@ RUNTIME = {
     # Reads the solutions, the solution library, grades/ and the other slots at run time and
     # prints what it finds into its feedback; test_bad_submissions checks none of it got out.
     "read_secrets": ("compiled", "verifies", r"wrong result"),
-    # Two processes of 200 MB each under a 384 MiB limit (each alone is within it).
+    # Three processes of 150 MB each under a 384 MiB limit (each alone is within it).
     "multi_process_memory": ("compiled", "calls", r"^time or memory limit: its processes together held"),
     # Fills its scratch (a 64 MiB tmpfs) with files, then returns a wrong value.
     "fill_scratch": ("compiled", "verifies", r"wrong result"),
@@ -177,8 +177,8 @@ double misbehave() {
   if (is("write_outside")) { try_to_write_outside(); return 0.0; }
   if (is("read_secrets")) { print_secrets(); return 0.0; }
   if (is("multi_process_memory")) {
-    for (int i = 0; i < 2; ++i)
-      if (::fork() == 0) { hold_memory(200); for (;;) ::pause(); }
+    for (int i = 0; i < 3; ++i)
+      if (::fork() == 0) { hold_memory(150); for (;;) ::pause(); }
     hold_memory(1);
     for (;;) ::pause();
   }

@@ -98,7 +98,7 @@ def main():
     t0 = time.monotonic()
     cmd = [sys.executable, str(ROOT / "tools/grade.py"), "--build", str(args.build), "--out", str(out),
            "--jobs", str(args.jobs), "--time-limit", str(args.time_limit), "--cpu-limit", str(args.cpu_limit),
-           "--memory-mb", "384", "--nproc", "4", "--fsize-mb", "16"] + \
+           "--memory-mb", "384", "--nproc", "5", "--fsize-mb", "16"] + \
         ([] if isolated else ["--allow-weak-sandbox"]) + \
         [str(corpus / n) for n in entries]
     p = subprocess.run(cmd, capture_output=True, text=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pathlib
 import shlex
 import resource
 import shutil
@@ -388,9 +389,19 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     if mode == "bubblewrap":
         # bwrap's init is PID 1 of the new namespace; a signal death of the command comes back
         # as exit status 128 + signal.
-        ro = tuple(ro_paths) + ((argv[0],) if os.path.isabs(argv[0]) else ())
         rw = tuple(v for k, v in (extra_env or {}).items() if k == "CCACHE_DIR")
-        cmd = _prefix(uid, gid, cwd, ro, rw, scratch_mb) + argv
+        if scratch_mb is not None:
+            # A test's worker sees neither its host path nor the grader's directories: its
+            # scratch is /home/<student>/scratch, the executable /opt/course-worker.
+            inner = "/home/" + "/".join(pathlib.PurePath(cwd).parts[-2:])
+            env.update(HOME=inner, TMPDIR=inner)
+            cmd = _prefix(uid, gid, inner, tuple(ro_paths), rw, scratch_mb)
+            at = cmd.index("--chdir") + 2   # bwrap's own options end there
+            cmd[at:at] = ["--ro-bind", argv[0], "/opt/course-worker"]
+            cmd += ["/opt/course-worker"] + list(argv[1:])
+        else:
+            ro = tuple(ro_paths) + ((argv[0],) if os.path.isabs(argv[0]) else ())
+            cmd = _prefix(uid, gid, cwd, ro, rw, scratch_mb) + argv
     elif mode == "uid-only":
         cmd = _setpriv(uid, gid) + argv
     else:
