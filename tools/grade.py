@@ -41,6 +41,9 @@ def parse_args(argv):
     p.add_argument("--out", type=pathlib.Path, default=ROOT / "grades", help="output directory (grades/)")
     p.add_argument("--build", type=pathlib.Path, default=ROOT / "build",
                    help="a configured and built course build directory (build/)")
+    p.add_argument("--state", type=pathlib.Path, default=None,
+                   help="the grader's own files: work directories, compiled remote calls, compiler "
+                        "cache (default BUILD/grading; a user who may not write the build sets it)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
                    help="submissions graded in parallel (default: the number of cores)")
     p.add_argument("--time-limit", type=float, default=60, help="wall-clock seconds per test case (60)")
@@ -118,8 +121,8 @@ def grade_class(args) -> int:
         raise SystemExit("no submissions to grade")
     args.out.mkdir(parents=True, exist_ok=True)
     # The work directory sits in the build tree, not /tmp (which the sandbox replaces).
-    (course.build / "grading").mkdir(exist_ok=True)
-    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix="work-", dir=course.build / "grading"))
+    course.state.mkdir(parents=True, exist_ok=True)
+    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix="work-", dir=course.state))
     tmp_root.chmod(0o711)
     try:
         rubrics, warnings = load_rubrics(course, tmp_root)
@@ -127,14 +130,22 @@ def grade_class(args) -> int:
             print(f"warning: {w}", file=sys.stderr)
         hook = build.hook_object(course)
         proxies, worker_obj = build.remote_objects(course)
-        remote = {"worker": worker_obj, "tests": {}}
-        for ch in course.chapters:
-            if rubrics.get(ch.num):
-                exe, err = build.trusted_test(course, ch, proxies, hook)
-                remote["tests"][ch.num] = exe
-                if exe is None:
-                    print(f"warning: test_ch{ch.num} does not link with the grader's proxies "
-                          f"(its test cases are not graded):\n{err}", file=sys.stderr)
+        # The graded test programs are linked when a submission first needs one (a class that
+        # submitted chapter 1 only links test_ch01 only), once per build (build.trusted_test).
+        linked: dict = {}
+        link_lock = threading.Lock()
+
+        def trusted(num):
+            with link_lock:
+                if num not in linked:
+                    ch = next(c for c in course.chapters if c.num == num)
+                    exe, err = build.trusted_test(course, ch, proxies, hook)
+                    linked[num] = exe
+                    if exe is None:
+                        print(f"warning: test_ch{num} does not link with the grader's proxies "
+                              f"(its test cases are not graded):\n{err}", file=sys.stderr)
+                return linked[num]
+        remote = {"worker": worker_obj, "tests": trusted}
         memo_dir = tmp_root / "objects"
         memo_dir.mkdir()
         names = unique_names(subs)
@@ -267,6 +278,8 @@ def main(argv) -> int:
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     args = parse_args(argv)
+    if args.state:
+        os.environ["COURSE_GRADE_STATE"] = str(args.state.absolute())
     if args.draft_rubric:
         return draft_rubric(args)
     if args.gradescope_bundle:

@@ -124,7 +124,8 @@ namespace {
 }
 [[maybe_unused]] void hold_memory(int mb) {
   const std::size_t n = std::size_t(mb) << 20;
-  char* p = static_cast<char*>(std::malloc(n));
+  // volatile: stores into memory that is never read again are otherwise removed by the compiler
+  volatile char* p = static_cast<char*>(std::malloc(n));
   for (std::size_t i = 0; p && i < n; i += 4096) p[i] = 1;
 }
 [[maybe_unused]] void fill_scratch() {

@@ -100,6 +100,8 @@ def main():
         if abs(good.get("score", -1) - full) > 0.011 or full <= 0 or abs(got - full) > 0.011:
             problems.append(f"the solution of chapter 1 scored {good.get('score')} ({got} on chapter 1's "
                             f"tests) of {full}")
+            problems += [f"  {t['name']}: {t['score']} / {t['max_score']}: {t['output'][:1500]}"
+                         for t in ch01 if t["score"] != t["max_score"]]
         others = [t for t in good.get("tests", []) if t not in ch01]
         if not others or any(t["score"] != 0 for t in others):
             problems.append("the chapters missing from the submission are not listed with 0 points")

@@ -94,6 +94,31 @@ class Units(unittest.TestCase):
         self.assertIn("defect of the course", grader.classify(outcome(exit_code=None, signal=11), fine,
                                                                case, lim, [], [])[1])
 
+    def test_a_batch_log_is_cut_into_its_test_cases(self):
+        # Several test cases share one test process: each case's checks and failures are its own
+        # (a wrong split would give one case's failure to every case of the batch).
+        log = ('<TestLog><TestSuite name="course"><TestSuite name="ch01">'
+               f'<TestCase name="a" file="t"><Message file="t" line="1"><![CDATA[{LINE}]]></Message></TestCase>'
+               '<TestCase name="b"><Error file="t" line="2"><![CDATA[bad]]></Error></TestCase>'
+               '<TestCase name="c"/></TestSuite><TestSuite name="ch01x">'
+               '<TestCase name="b"><Error file="t" line="2"><![CDATA[other]]></Error></TestCase>')
+        pieces = grader.split_log(log)
+        self.assertEqual(sorted(pieces), ["course/ch01/a", "course/ch01/b", "course/ch01/c", "course/ch01x/b"])
+        self.assertEqual(grader.parse_log(grader._case_log(pieces, "ch01/b"))[1], ["bad"])
+        self.assertEqual(grader.parse_log(grader._case_log(pieces, "ch01x/b"))[1], ["other"])
+        self.assertEqual(len(grader.parse_log(grader._case_log(pieces, "ch01/a"))[0]), 1)
+        self.assertEqual(grader.parse_log(grader._case_log(pieces, "ch01/a"))[1], [])
+        # In a batch, exit status 201 means another case failed: a passed record still passes
+        # (alone, 201 with a passed record is not a pass).
+        lim = sandbox.Limits(wall=5)
+        rec = outcome(exit_code=201, records=["ch01/a passed 3 0", "ch01/b failed 1 1"])
+        self.assertTrue(grader.classify(rec, outcome(), "ch01/a", lim, [], [], batch=2)[0])
+        self.assertFalse(grader.classify(rec, outcome(), "ch01/b", lim, [], ["bad"], batch=2)[0])
+        self.assertFalse(grader.classify(rec, outcome(), "ch01/a", lim, [], [], batch=1)[0])
+        # A test process killed by a signal passes nothing, batch or not.
+        self.assertFalse(grader.classify(outcome(exit_code=None, signal=9, records=["ch01/a passed 3 0"]),
+                                         outcome(), "ch01/a", lim, [], [], batch=2)[0])
+
     def test_the_header_reader_finds_exercises_structs_and_in_out_arguments(self):
         with tempfile.TemporaryDirectory() as d:
             h = pathlib.Path(d) / "ch42_x.hpp"

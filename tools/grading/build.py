@@ -41,7 +41,7 @@ def compiler_cache(course: Course) -> dict | None:
     turns it off (e.g. to time cold compiles)."""
     if os.environ.get("COURSE_GRADE_NO_CCACHE") or not shutil.which("ccache"):
         return None
-    d = course.build / "grading" / "ccache"
+    d = course.state / "ccache"
     d.mkdir(parents=True, exist_ok=True)
     uid, gid = sandbox.sandbox_ids(0, "compile")
     if uid != os.geteuid():
@@ -75,7 +75,7 @@ def hook_object(course: Course) -> pathlib.Path:
     """tools/grading/result_hook.cpp compiled once with course_test_main's flags (cached)."""
     flags = course.test_main_flags
     key = hashlib.sha256(HOOK_SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
-    cache = course.build / "grading"
+    cache = course.state
     obj = cache / f"result_hook-{key}.o"
     if not obj.exists():
         cache.mkdir(exist_ok=True)
@@ -245,7 +245,7 @@ def remote_objects(course: Course) -> tuple[pathlib.Path, pathlib.Path]:
     flags = list(course.chapters[0].compile_command) + ["-I", str(REMOTE_SOURCE.parent)]
     key = hashlib.sha256(source.encode() + REMOTE_SOURCE.read_bytes() + " ".join(flags).encode()
                          ).hexdigest()[:16]
-    d = course.build / "grading" / f"remote-{key}"
+    d = course.state / f"remote-{key}"
     objs = (d / "proxies.o", d / "worker.o")
     with _REMOTE_LOCK:
         if all(o.exists() for o in objs):

@@ -122,6 +122,10 @@ class Course:
     def __init__(self, build: pathlib.Path, root: pathlib.Path | None = None):
         self.build = build.resolve()
         self.root = (root or source_dir_of(self.build) or ROOT).resolve()
+        # The grader's own files (work directories, the compiled remote calls and graded test
+        # programs, the compiler cache): BUILD/grading, or COURSE_GRADE_STATE (./course grade
+        # --state DIR), e.g. for a grader whose user may read the build but not write it.
+        self.state = pathlib.Path(os.environ.get("COURSE_GRADE_STATE") or self.build / "grading").absolute()
         cc_path = self.build / "compile_commands.json"
         if not cc_path.exists():
             raise SystemExit(f"{cc_path} not found: configure the course first "

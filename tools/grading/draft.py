@@ -91,8 +91,8 @@ def draft_chapter(course: Course, num: str) -> dict:
     if ch is None:
         raise SystemExit(f"chapter {num} is not built in {course.build}")
     hook = build.hook_object(course)
-    (course.build / "grading").mkdir(exist_ok=True)
-    work = pathlib.Path(tempfile.mkdtemp(prefix=f"draft-{num}-", dir=course.build / "grading"))
+    course.state.mkdir(parents=True, exist_ok=True)
+    work = pathlib.Path(tempfile.mkdtemp(prefix=f"draft-{num}-", dir=course.state))
     work.chmod(0o711)
     try:
         base = {c.file: _solution_object(course, c.file) for c in course.chapters}

@@ -266,10 +266,11 @@ MALFORMED_RE = re.compile(r"the exercise code's process sent a malformed reply t
 
 
 def classify(out: sandbox.Outcome, wout: sandbox.Outcome, case: str, limits: sandbox.Limits,
-             checks, failures) -> tuple[bool, str]:
+             checks, failures, batch: int = 1) -> tuple[bool, str]:
     """(passed, reason). The verdict is the course test's (out: a trusted process, which called
     the exercise functions remotely); the worker's outcome (wout: the student's process) only
-    explains a failure: a crash, a limit, an exit."""
+    explains a failure: a crash, a limit, an exit. batch: how many test cases the test process
+    ran (with several, its exit status 201 says that some other case failed)."""
     record = next((r for r in out.records if r.split(" ")[0] == case), None)
     text = "\n".join(failures)
     died = WORKER_DIED_RE.search(text)
@@ -277,7 +278,8 @@ def classify(out: sandbox.Outcome, wout: sandbox.Outcome, case: str, limits: san
     worker_why = wout.describe(limits)
     if record is not None:
         _, verdict, n_pass, n_fail = record.split(" ")[:4]
-        if verdict == "passed" and out.exit_code == 0 and int(n_pass) > 0:
+        exited_normally = out.exit_code == 0 or (batch > 1 and out.exit_code == 201)
+        if verdict == "passed" and exited_normally and int(n_pass) > 0:
             return True, ""
         if verdict == "passed" and int(n_pass) == 0:
             return False, "the test case checked nothing"
@@ -291,7 +293,7 @@ def classify(out: sandbox.Outcome, wout: sandbox.Outcome, case: str, limits: san
         status = wout.exit_code
         return False, (f"the exercise code ended its process (exit status {status}){during}: exit() "
                        f"or _exit() was called from the exercise code, so the test could not finish")
-    why = out.describe(sandbox.trusted_limits(limits))
+    why = out.describe(sandbox.trusted_limits(limits, batch))
     if why or record is None:
         if worker_why:
             return False, worker_why
@@ -384,22 +386,17 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
             report["notes"].append(f"the exercise code does not link even with stubs:\n{err}")
             worker = None
 
-    # 3. Run each test case the rubric names, once: the course's test executable (the same for
-    #    every student) calls the exercise functions in the student's contained worker.
+    # 3. Run each test case the rubric names: the course's test executable (the same for every
+    #    student) calls the exercise functions in the student's contained worker; a chapter's
+    #    test cases share one test process and one worker (run_chapter).
     for ch in course.chapters:
         rubric = rubrics.get(ch.num, {})
         cases = []
         for e in rubric.values():
             cases += [t for t in e["tests"] if t not in cases]
-        exe = remote["tests"].get(ch.num) if worker else None
-        for case in cases:
-            if over_budget():
-                report["tests"][case] = {"status": "failed", "reason": f"not run: {out_of_time}",
-                                         "exercises": [n for n, e in rubric.items() if case in e["tests"]],
-                                         "checks": [], "failures": [], "output": "", "wall": 0.0, "cpu": 0.0}
-                continue
-            report["tests"][case] = run_case(course, ch, case, exe, worker, rubric,
-                                             failed_files, work, slot, limits)
+        exe_of = lambda num=ch.num: remote["tests"](num)
+        report["tests"].update(run_chapter(course, ch, cases, exe_of, worker, rubric, failed_files,
+                                           work, slot, limits, over_budget, out_of_time))
 
     # 4. Score.
     total = max_total = 0.0
@@ -424,45 +421,139 @@ def course_stub(course: Course, file: str) -> pathlib.Path:
     return next(c.stub_object for c in course.chapters if c.file == file)
 
 
-def run_case(course, ch, case, exe, worker, rubric, failed_files, work, slot, limits) -> dict:
-    numbers = [n for n, e in rubric.items() if case in e["tests"]]
-    files = {course.exercise_file(n) for n in numbers}
-    broken = [f for f in files if f in failed_files]
-    result = {"status": "failed", "reason": "", "exercises": numbers, "checks": [], "failures": [],
-              "output": "", "wall": 0.0, "cpu": 0.0}
-    if broken:
-        result["reason"] = f"not run: {failed_files[broken[0]].splitlines()[0]}"
-        return result
-    if worker is None:
-        result["reason"] = "not run: the exercise code could not be linked"
-        return result
-    if exe is None:
-        result["reason"] = f"not run: test_ch{ch.num} could not be linked with the grader's proxies"
-        return result
-    if case not in ch.test_cases:
-        result["reason"] = f"the rubric names {case}, which is not a test case of test_ch{ch.num}"
-        return result
+def _result(numbers, reason="") -> dict:
+    return {"status": "failed", "reason": reason, "exercises": numbers, "checks": [], "failures": [],
+            "output": "", "wall": 0.0, "cpu": 0.0}
+
+
+CASE_TAG_RE = re.compile(r"<(/?)(TestSuite|TestCase)\b([^>]*?)(/?)>")
+NAME_RE = re.compile(r'\bname="([^"]*)"')
+
+
+def split_log(text: str) -> dict[str, str]:
+    """Boost's XML log of several test cases, cut into one piece per test case, keyed by the
+    case's path of suite names ("master/suite/case"). Lenient like parse_log: a case cut short
+    by a crash keeps what was written."""
+    out, stack, current, begin = {}, [], None, 0
+    for m in CASE_TAG_RE.finditer(text):
+        closing, kind, attrs, empty = m.group(1), m.group(2), m.group(3), m.group(4)
+        name = NAME_RE.search(attrs)
+        if kind == "TestSuite":
+            if closing:
+                stack = stack[:-1]
+            elif not empty:
+                stack.append(name.group(1) if name else "")
+        elif closing and current is not None:
+            out[current] = text[begin:m.end()]
+            current = None
+        elif not closing:
+            path = "/".join(stack + [name.group(1) if name else ""])
+            if empty:
+                out[path] = m.group(0)
+            else:
+                current, begin = path, m.start()
+    if current is not None:
+        out[current] = text[begin:]
+    return out
+
+
+def _case_log(pieces: dict[str, str], case: str) -> str:
+    for path, piece in pieces.items():
+        if path == case or path.endswith("/" + case):
+            return piece
+    return ""
+
+
+def run_chapter(course, ch, cases, exe_of, worker, rubric, failed_files, work, slot, limits,
+                over_budget, out_of_time) -> dict:
+    """{case: result} for chapter ch's graded test cases. The cases that can run go to ONE
+    test process and ONE worker, one after the other, each case within the per-case limits
+    (sandbox.Progress). A case that fails there keeps its verdict, as in the course's own test
+    run, except when an earlier case of the batch broke the worker (a crash, a limit, an exit or
+    a malformed reply): the cases after that one run again, in a fresh worker. A batch that gave
+    no verdict at all (the test process itself was killed) is split: its first case runs alone.
+    So a correct submission costs one process start per chapter, and a failure still costs only
+    the case where it happened. exe_of(): the graded test program (linked on first use), or
+    None when it does not link."""
+    results, pending = {}, []
+    for case in cases:
+        numbers = [n for n, e in rubric.items() if case in e["tests"]]
+        files = {course.exercise_file(n) for n in numbers}
+        broken = [f for f in files if f in failed_files]
+        if broken:
+            results[case] = _result(numbers, f"not run: {failed_files[broken[0]].splitlines()[0]}")
+        elif worker is None:
+            results[case] = _result(numbers, "not run: the exercise code could not be linked")
+        elif case not in ch.test_cases:
+            results[case] = _result(numbers, f"the rubric names {case}, which is not a test case of "
+                                             f"test_ch{ch.num}")
+        else:
+            pending.append(case)
+    exe = exe_of() if pending else None
+    if pending and exe is None:
+        for case in pending:
+            results[case] = _result([n for n, e in rubric.items() if case in e["tests"]],
+                                    f"not run: test_ch{ch.num} could not be linked with the grader's proxies")
+        pending = []
+    order = {c: i for i, c in enumerate(ch.test_cases)}
+    pending.sort(key=order.get)
+    while pending:
+        if over_budget():
+            for case in pending:
+                results[case] = _result([n for n, e in rubric.items() if case in e["tests"]],
+                                        f"not run: {out_of_time}")
+            break
+        got = run_cases(ch, pending, exe, worker, rubric, work, slot, limits)
+        if not got:      # no verdict at all: the first case alone
+            got = run_cases(ch, pending[:1], exe, worker, rubric, work, slot, limits)
+        results.update(got)
+        pending = [c for c in pending if c not in got]
+    return results
+
+
+def run_cases(ch, cases, exe, worker, rubric, work, slot, limits) -> dict:
+    """Run `cases` in one test process with one worker; return {case: result} for every case
+    whose verdict is final (see run_chapter); {} when the test process recorded nothing."""
     scratch = sandbox.make_scratch(str(work / "scratch"), slot)
     # The test's own directory (its Boost log) is the grader's: the worker cannot see or write it.
     trusted = work / "trusted"
     if trusted.exists():
         shutil.rmtree(trusted)
     trusted.mkdir(mode=0o700)
-    argv = [str(exe), f"--run_test={case}", "--log_format=XML", "--log_level=test_suite",
+    argv = [str(exe), f"--run_test={':'.join(cases)}", "--log_format=XML", "--log_level=test_suite",
             "--log_sink=boost_log.xml", "--report_level=no", "--catch_system_errors=no",
             "--color_output=no"]
-    out, wout = sandbox.run_remote(argv, str(trusted), [str(worker)], scratch, limits, slot=slot)
+    out, wout = sandbox.run_remote(argv, str(trusted), [str(worker)], scratch, limits, slot=slot,
+                                   cases=len(cases))
     log = ""
     try:
         with open(trusted / "boost_log.xml", "rb") as f:
-            log = f.read(4 << 20).decode("utf-8", "replace")
+            log = f.read(8 << 20).decode("utf-8", "replace")
     except OSError:
         pass
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(trusted, ignore_errors=True)
-    checks, failures = parse_log(log)
-    passed, reason = classify(out, wout, case, limits, checks, failures)
-    result.update(status="passed" if passed else "failed", reason=reason, checks=checks,
-                  failures=[f[:4000] for f in failures[:5]], output=wout.output[-4000:],
-                  wall=round(out.wall, 3), cpu=round(out.cpu + wout.cpu, 3))
-    return result
+    ran = [r.split(" ")[0] for r in out.records]
+    if len(cases) > 1 and not any(c in ran for c in cases):
+        return {}
+    pieces = split_log(log) if len(cases) > 1 else None
+    results, broke = {}, False
+    for case in ran + [c for c in cases if c not in ran]:
+        if case not in cases or case in results:
+            continue
+        checks, failures = parse_log(_case_log(pieces, case) if pieces is not None else log)
+        passed, reason = classify(out, wout, case, limits, checks, failures, batch=len(cases))
+        if broke and not passed:
+            continue     # failed after the worker broke: run again in a fresh worker
+        text = "\n".join(failures)
+        if not passed and (WORKER_DIED_RE.search(text) or MALFORMED_RE.search(text)):
+            broke = True
+        numbers = [n for n, e in rubric.items() if case in e["tests"]]
+        r = _result(numbers, reason)
+        r.update(status="passed" if passed else "failed", checks=checks,
+                 failures=[f[:4000] for f in failures[:5]], output=wout.output[-4000:],
+                 wall=round(out.wall / len(cases), 3), cpu=round((out.cpu + wout.cpu) / len(cases), 3))
+        if len(cases) > 1:
+            r["batch"] = len(cases)   # wall and cpu: the batch's, shared out evenly
+        results[case] = r
+    return results

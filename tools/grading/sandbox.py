@@ -113,6 +113,22 @@ class Outcome:
         return ""
 
 
+class Progress:
+    """Where a batch of test cases is: the graded test writes a start mark on its result channel
+    as each test case begins (result_hook.cpp), and the worker's watchdog starts that case's
+    wall-clock and CPU budget afresh from there. So one worker serves a chapter's test cases one
+    after the other, each within the per-case limits, as if each had a process of its own."""
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.generation = 0
+        self.current = ""
+
+    def mark(self, case: str) -> None:
+        with self._lock:
+            self.generation += 1
+            self.current = case
+
+
 _ISOLATION: str | None = None
 _BWRAP_ROOT_INSIDE = False   # root without user namespaces: bwrap as root, setpriv inside
 _LIVE: set[int] = set()   # process groups of the commands running now
@@ -343,14 +359,18 @@ def make_scratch(path: str, slot: int, role: str = "test") -> str:
 def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dict | None = None,
         channel: bool = False, output_cap: int = 20000, role: str = "test",
         pass_fds: tuple = (), contained: bool = True, ro_paths: tuple = (),
-        scratch_mb: int | None = None) -> Outcome:
+        scratch_mb: int | None = None, cases: int = 1, progress: Progress | None = None) -> Outcome:
     """Run argv contained (see the module doc). With channel=True the command gets the result
     channel of tools/grading/result_hook.cpp, and Outcome.records holds what it wrote.
     pass_fds: descriptors the command inherits (closed here once it has started).
     contained=False: a trusted command (a graded test executable, course code only): the same
     limits, but no namespace and no uid switch.
     ro_paths: host paths the command may read (argv[0] always); scratch_mb: cwd is a fresh tmpfs
-    of that size inside the sandbox (the host directory is not used), else cwd is bound."""
+    of that size inside the sandbox (the host directory is not used), else cwd is bound.
+    cases: how many test cases the command serves one after the other (the per-process CPU
+    rlimit covers them all); progress: with channel=True, each test case's start mark is passed
+    to it; without a channel (the worker), the watchdog's wall-clock and CPU limits count from
+    the latest mark, so they hold per test case."""
     mode = isolation() if contained else "rlimits"
     uid, gid = sandbox_ids(slot, role) if contained else (os.geteuid(), os.getegid())
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cwd, "TMPDIR": cwd, "LANG": "C.UTF-8",
@@ -365,7 +385,6 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         result_r, result_w = os.pipe()
         os.write(nonce_w, nonce.encode())
         os.close(nonce_w)
-        os.set_blocking(result_r, False)
         pass_fds = pass_fds + (nonce_r, result_w)
         env["COURSE_GRADE_CHANNEL"] = f"{nonce_r},{result_w}"
 
@@ -378,7 +397,8 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         def lim(what, value):
             resource.setrlimit(what, (value, value))
         # SIGXCPU at the soft limit (reported as a CPU time limit), SIGKILL a second later.
-        resource.setrlimit(resource.RLIMIT_CPU, (int(limits.cpu), int(limits.cpu) + 1))
+        cpu = int(limits.cpu) * max(1, cases) + max(1, cases) - 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         lim(resource.RLIMIT_AS, limits.memory_mb * mb)
         lim(resource.RLIMIT_FSIZE, limits.fsize_mb * mb)
         lim(resource.RLIMIT_STACK, limits.stack_mb * mb)
@@ -438,16 +458,46 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     finished = threading.Event()
     tree_cpu_exceeded = threading.Event()
     tree_memory_exceeded = threading.Event()
+    channel_data = bytearray()
+
+    def read_channel():
+        # Records and start marks as they come (a mark starts the next test case's budget).
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(result_r, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            if len(channel_data) < 1 << 20:
+                channel_data.extend(chunk)
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                text = line.decode("utf-8", "replace")
+                if progress is not None and text.startswith(nonce + " @start "):
+                    progress.mark(text[len(nonce) + 8:])
+
+    reader = None
+    if channel:
+        reader = threading.Thread(target=read_channel, daemon=True)
+        reader.start()
+    watch = progress if not channel else None
 
     def watchdog():
         # The wall-clock limit, and the CPU time and resident memory of the whole process tree
-        # (checked 4 times a second; the +1 s matches RLIMIT_CPU's hard limit).
+        # (checked 4 times a second; the +1 s matches RLIMIT_CPU's hard limit). With a progress
+        # (a batch of test cases), time and CPU count from the current test case's start mark.
+        seen, t0, cpu0 = 0, start, 0.0
         while not finished.wait(0.25):
-            if time.monotonic() - start > limits.wall:
+            cpu, rss = tree_usage(proc.pid)
+            if watch is not None and watch.generation != seen:
+                seen, t0, cpu0 = watch.generation, time.monotonic(), cpu
+            if time.monotonic() - t0 > limits.wall:
                 kill()
                 return
-            cpu, rss = tree_usage(proc.pid)
-            if cpu > limits.cpu + 1:
+            if cpu - cpu0 > limits.cpu + 1:
                 tree_cpu_exceeded.set()
                 kill()
                 return
@@ -473,17 +523,12 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
 
     records: list[str] = []
     if channel:
-        data = b""
-        try:
-            while chunk := os.read(result_r, 65536):
-                data += chunk
-                if len(data) > 1 << 20:
-                    break
-        except BlockingIOError:
-            pass
+        # The write end is the test process's alone (it is dead now): end of file follows at
+        # once, unless something it started still holds it.
+        reader.join(timeout=5)
         os.close(result_r)
-        for line in data.decode("utf-8", "replace").splitlines():
-            if line.startswith(nonce + " "):
+        for line in bytes(channel_data).decode("utf-8", "replace").splitlines():
+            if line.startswith(nonce + " ") and not line.startswith(nonce + " @start "):
                 records.append(line[len(nonce) + 1:])
 
     exit_code, sig = None, None
@@ -505,34 +550,39 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
                    records, output, tree_cpu_exceeded.is_set(), tree_memory_exceeded.is_set())
 
 
-def trusted_limits(limits: Limits) -> Limits:
+def trusted_limits(limits: Limits, cases: int = 1) -> Limits:
     """Limits of a graded test executable (course code calling the student's through remote
-    calls): it outlives its worker by a margin, so a worker killed at a limit leaves the test time
-    to report the failed call and finish; its own work is the course's, so it gets more CPU."""
-    return dataclasses.replace(limits, wall=limits.wall + 30, cpu=limits.cpu + 60,
+    calls) running `cases` test cases: it outlives its worker by a margin, so a worker killed at a
+    limit leaves the test time to report the failed call and finish; its own work is the
+    course's, so it gets more CPU."""
+    n = max(1, cases)
+    return dataclasses.replace(limits, wall=n * limits.wall + 30, cpu=n * (limits.cpu + 60),
                                memory_mb=limits.memory_mb + 1024, nproc=limits.nproc + 8)
 
 
 def run_remote(test_argv: list[str], test_cwd: str, worker_argv: list[str], worker_cwd: str,
-               limits: Limits, slot: int = 0) -> tuple[Outcome, Outcome]:
+               limits: Limits, slot: int = 0, cases: int = 1) -> tuple[Outcome, Outcome]:
     """Run a graded test executable (trusted, uncontained but limited, with the result channel)
     and the student's worker (contained), connected by two pipes: the test's remote calls go to
     the worker, the values come back (tools/grading/remote.hpp). Returns (test, worker) outcomes.
-    The worker never sees the test's descriptors, environment or files."""
+    The worker never sees the test's descriptors, environment or files. With cases > 1 the test
+    runs that many test cases one after the other; the worker's time and CPU limits hold per
+    test case (from each case's start mark, see Progress)."""
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     result: dict = {}
+    progress = Progress()
 
     def worker():
         result["worker"] = run(worker_argv, worker_cwd, limits, slot=slot, pass_fds=(req_r, resp_w),
                                extra_env={"COURSE_GRADE_RPC": f"{req_r},{resp_w}"}, output_cap=20000,
-                               scratch_mb=limits.scratch_mb)
+                               scratch_mb=limits.scratch_mb, cases=cases, progress=progress)
 
     t = threading.Thread(target=worker, daemon=True)
     t.start()
     try:
-        test = run(test_argv, test_cwd, trusted_limits(limits), slot=slot, channel=True,
-                   pass_fds=(req_w, resp_r), contained=False,
+        test = run(test_argv, test_cwd, trusted_limits(limits, cases), slot=slot, channel=True,
+                   pass_fds=(req_w, resp_r), contained=False, progress=progress,
                    extra_env={"COURSE_GRADE_RPC": f"{req_w},{resp_r}"})
     finally:
         t.join()
