@@ -55,7 +55,8 @@ def _uid_base() -> int:
             f.close()
             continue
         _UID_LOCK = f
-        return 61000 + 256 * n
+        # (From 62000: graders of older versions of the course used 61000 + slot, unlocked.)
+        return 62000 + 256 * n
     raise SystemExit("more than 64 graders are running on this machine")
 
 
