@@ -10,6 +10,7 @@
 #include "08_vae/linear_vae.hpp"
 #include "08_vae/vae.hpp"
 #include "course/check.hpp"
+#include "course/parallel.hpp"
 #include "course/exercises/ch06_gaussian_kl.hpp"
 #include "course/exercises/ch08_vae.hpp"
 
@@ -103,14 +104,14 @@ IwEstimates importance_weighted(const Vae<Scalar>& model, const Mat<Scalar>& X, 
   out.ks = ks;
   out.L.resize(n, Index(ks.size()));
   out.elbo.resize(n);
-  lme(VecD::Zero(1));  // an exercise stub throws here, on this thread, not inside OpenMP
-  // Image i draws from its own stream Rng(seed, i): the same numbers for any thread count. Each
-  // thread decodes into its own copy of the model's workspace.
-#pragma omp parallel
-  {
+  lme(VecD::Zero(1));  // an exercise stub throws here, once, before any block runs
+  // Image i draws from its own stream Rng(seed, i): the same numbers for any thread count. Blocks
+  // of 32 images run through parallel::for_blocks (load-robust, see course/parallel.hpp); each
+  // block decodes into its own copy of the model's workspace.
+  constexpr Index block = 32;
+  parallel::for_blocks((n + block - 1) / block, [&](Index b) {
     Vae<Scalar> vae = model;
-#pragma omp for schedule(dynamic, 1)
-    for (Index i = 0; i < n; ++i) {
+    for (Index i = b * block; i < std::min(n, (b + 1) * block); ++i) {
       Rng rng(seed, std::uint64_t(i));
       const Mat<Scalar> x = X.col(i);
       vae.encode(x);
@@ -141,7 +142,7 @@ IwEstimates importance_weighted(const Vae<Scalar>& model, const Mat<Scalar>& X, 
       }
       out.elbo(i) = double(log_px_z(0)) - double(kl_to_standard_normal<Scalar>(Mat<Scalar>(mu), Mat<Scalar>(lv))(0));
     }
-  }
+  });
   return out;
 }
 // Mean and standard error over images of a per-image quantity.

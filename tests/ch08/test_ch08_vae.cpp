@@ -183,6 +183,20 @@ BOOST_AUTO_TEST_CASE(eq_8_8_directions_below_the_noise_collapse) {
 // The VAEs of chapters 8 and 9 train with the course's Adam: tests/common/test_optim.cpp compares
 // it step by step with the textbook update and rejects it without bias correction.
 
+BOOST_AUTO_TEST_CASE(importance_weighted_estimates_are_bitwise_independent_of_the_thread_count) {
+  // Not an equation: image i draws from Rng(seed, i) and blocks of images write disjoint rows, so
+  // 1 and 2 threads give the same bits (a shared stream or a shared workspace would not).
+  LinearDecoderVae m = linear_decoder_vae();
+  set_threads(1);
+  const IwEstimates one = importance_weighted(m.vae, m.X, {1, 10, 100}, 3);
+  set_threads(2);
+  const IwEstimates two = importance_weighted(m.vae, m.X, {1, 10, 100}, 3);
+  set_threads(0);
+  BOOST_TEST(one.L.allFinite());
+  BOOST_TEST((one.L.array() == two.L.array()).all());
+  BOOST_TEST((one.elbo.array() == two.elbo.array()).all());
+}
+
 BOOST_AUTO_TEST_CASE(vae_training_is_bitwise_independent_of_the_thread_count) {
   // Not an equation: the performance design (fixed row blocks) promises the same bits.
   auto run = [](int threads) {
