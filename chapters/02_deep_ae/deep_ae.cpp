@@ -6,7 +6,7 @@ namespace course::ch02 {
 
 std::vector<DenseLayer> to_dense_layers(const DeepAutoencoder<double>& ae) {
   std::vector<DenseLayer> out;
-  for (std::size_t l = 0; l < ae.depth(); ++l) out.push_back({ae.layers()[l].W, ae.layers()[l].b, ae.activations()[l]});
+  for (std::size_t l = 0; l < ae.depth(); ++l) out.push_back({ae.dense_layer(l).W, ae.dense_layer(l).b, ae.dense_activation(l)});
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Chapter 2 model code: a deep (multilayer) autoencoder built from course::nn::Linear layers and
-// activations, templated on Scalar (double in the checks, float in training), and its training
-// loop with Adam. Later chapters reuse it:  #include "02_deep_ae/deep_ae.hpp".
+// Chapter 2 model code: deep autoencoders, dense (DeepAeSpec) and convolutional (ConvAeSpec), each
+// an encoder and a decoder nn::Sequential of the course's layer stack (course/sequential.hpp),
+// templated on Scalar (double in the checks, float in training), and their training with Adam
+// through course::train_minibatches. Later chapters reuse it:  #include "02_deep_ae/deep_ae.hpp".
 //
 //   DeepAeSpec spec{{784, 256, 64, 30}};              // encoder sizes; the decoder mirrors them
 //   Rng rng(seed);
@@ -12,7 +13,8 @@
 //
 // The forward pass is eq. 2.1 layer after layer, the loss eq. 2.3 (MSE) or 2.4 (BCE from logits),
 // and the backward pass eq. 2.5: the same formulas as exercises 2.1-2.4, which the tests check
-// against this code in double.
+// against this code in double. The layers' own backward passes are the stack's; the exercises are
+// where the student writes them.
 #pragma once
 
 #include <algorithm>
@@ -26,7 +28,9 @@
 #include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/exercises/ch02_deep_ae.hpp"
+#include "course/conv.hpp"
 #include "course/nn.hpp"
+#include "course/sequential.hpp"
 #include "course/optim.hpp"
 #include "course/rng.hpp"
 #include "course/train.hpp"
@@ -60,8 +64,32 @@ inline std::string DeepAeSpec::describe() const {
   return s + " " + nn::to_string(hidden) + ", " + (loss == Loss::MSE ? "mse" : "bce");
 }
 
+// The convolutional autoencoder of section 6, with a code of the same size as the dense one's:
+//   x (1 x H x W) -> conv 3x3 stride 2 (C1 x H/2 x W/2) -> f -> conv 3x3 stride 2 (C2 x H/4 x W/4) -> f
+//     -> linear (code)
+//   code -> linear (C2 x H/4 x W/4) -> f -> conv-transpose 4x4 stride 2 (C1 x H/2 x W/2) -> f
+//     -> conv-transpose 4x4 stride 2 (1 x H x W) -> output
+// (padding 1 throughout). Each convolution applies one small kernel per pair of channels at every
+// position of the image: weight sharing (eq. 2.7).
+struct ConvAeSpec {
+  Index height = 28, width = 28;      // one channel; both sides multiples of 4
+  Index channels1 = 16, channels2 = 32;
+  Index code = 30;
+  Activation hidden = Activation::ReLU;
+  Loss loss = Loss::MSE;  // MSE: a sigmoid output; BCE: logits
+
+  std::string describe() const;  // "conv 1x28x28 -> 16x14x14 -> 32x7x7 -> 30 and back, relu, mse"
+};
+
+inline std::string ConvAeSpec::describe() const {
+  const auto side = [](Index c, Index h, Index w) { return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w); };
+  return "conv " + side(1, height, width) + " -> " + side(channels1, height / 2, width / 2) + " -> " +
+         side(channels2, height / 4, width / 4) + " -> " + std::to_string(code) + " and back, " + nn::to_string(hidden) +
+         ", " + (loss == Loss::MSE ? "mse" : "bce");
+}
+
 // =============================================================================================
-// The model
+// The model: an encoder and a decoder, each an nn::Sequential of the course's layer stack
 // =============================================================================================
 
 template <class Scalar>
@@ -69,105 +97,117 @@ class DeepAutoencoder {
  public:
   using MatS = Mat<Scalar>;
 
-  // The activations each layer keeps for the backward pass: H[0] = X, Z[l] = W_l H[l] + b_l,
-  // H[l + 1] = f_l(Z[l]); H[K] is the code and H[L] the output Y (logits for BCE).
-  struct Cache {
-    std::vector<MatS> Z, H;
-  };
-
   DeepAutoencoder() = default;
-  // Layers initialised as PyTorch does (nn::Linear), drawn from `rng`.
-  DeepAutoencoder(const DeepAeSpec& spec, Rng& rng) : spec_(spec) {
+  // The dense autoencoder of DeepAeSpec: layers initialised as PyTorch does (nn::Linear), drawn
+  // from `rng` in order, encoder then decoder.
+  DeepAutoencoder(const DeepAeSpec& spec, Rng& rng) : loss_(spec.loss), describe_(spec.describe()), code_size_(spec.code_size()) {
     const std::size_t K = spec.encoder.size() - 1;
     if (K < 1) throw InputError("a deep autoencoder needs at least an input and a code size");
-    if (spec.loss == Loss::BCE && spec.output != Activation::Identity)
-      throw InputError("with the BCE loss the output layer emits logits: its activation must be identity");
-    std::vector<Index> sizes = spec.encoder;
-    for (std::size_t i = K; i-- > 0;) sizes.push_back(spec.encoder[i]);
-    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-      layers_.emplace_back(sizes[l], sizes[l + 1], rng);
-      activations_.push_back(l + 1 == K ? spec.code : l + 2 == sizes.size() ? spec.output : spec.hidden);
-    }
+    require_logits(spec.loss, spec.output);
+    std::vector<Index> decoder_sizes(spec.encoder.rbegin(), spec.encoder.rend());
+    encoder_ = nn::mlp<Scalar>(spec.encoder, spec.hidden, spec.code, rng);
+    decoder_ = nn::mlp<Scalar>(decoder_sizes, spec.hidden, spec.output, rng);
+  }
+  // The convolutional autoencoder of ConvAeSpec (PyTorch's initialisation, drawn in layer order).
+  DeepAutoencoder(const ConvAeSpec& spec, Rng& rng) : loss_(spec.loss), describe_(spec.describe()), code_size_(spec.code) {
+    const Index h = spec.height, w = spec.width, c1 = spec.channels1, c2 = spec.channels2;
+    if (h < 4 || w < 4 || h % 4 || w % 4) throw InputError("a convolutional autoencoder needs image sides that are multiples of 4");
+    const Index grid = c2 * (h / 4) * (w / 4);
+    encoder_.add(nn::Conv2d<Scalar>(1, c1, 3, 2, 1, h, w, rng));
+    encoder_.add(spec.hidden);
+    encoder_.add(nn::Conv2d<Scalar>(c1, c2, 3, 2, 1, h / 2, w / 2, rng));
+    encoder_.add(spec.hidden);
+    encoder_.add(nn::Linear<Scalar>(grid, spec.code, rng));
+    decoder_.add(nn::Linear<Scalar>(spec.code, grid, rng));
+    decoder_.add(spec.hidden);
+    decoder_.add(nn::ConvTranspose2d<Scalar>(c2, c1, 4, 2, 1, h / 4, w / 4, rng));
+    decoder_.add(spec.hidden);
+    decoder_.add(nn::ConvTranspose2d<Scalar>(c1, 1, 4, 2, 1, h / 2, w / 2, rng));
+    if (spec.loss == Loss::MSE) decoder_.add(Activation::Sigmoid);
   }
 
-  const DeepAeSpec& spec() const { return spec_; }
-  std::size_t depth() const { return layers_.size(); }               // L
-  std::size_t code_layer() const { return spec_.encoder.size() - 1; }  // K: H[K] is the code
-  std::vector<nn::Linear<Scalar>>& layers() { return layers_; }
-  const std::vector<nn::Linear<Scalar>>& layers() const { return layers_; }
-  const std::vector<Activation>& activations() const { return activations_; }
+  Loss loss_kind() const { return loss_; }
+  Index code_size() const { return code_size_; }
+  std::string describe() const { return describe_; }
+  nn::Sequential<Scalar>& encoder() { return encoder_; }
+  nn::Sequential<Scalar>& decoder() { return decoder_; }
 
-  // Eq. 2.1 through every layer; returns the output Y = H[L] (logits for BCE). X: d x B.
-  const MatS& forward(const MatS& X, Cache& cache) const {
-    cache.Z.resize(depth());
-    cache.H.resize(depth() + 1);
-    cache.H[0] = X;
-    for (std::size_t l = 0; l < depth(); ++l) {
-      cache.Z[l] = layers_[l].forward(cache.H[l]);
-      cache.H[l + 1] = nn::activation_forward(activations_[l], cache.Z[l]);
-    }
-    return cache.H.back();
-  }
+  // Eq. 2.1 through every layer: the output Y (logits for BCE) of X (d x B), kept by the two
+  // Sequentials for the backward pass.
+  const MatS& forward(const MatS& X) const { return decoder_.forward(encoder_.forward(X)); }
 
   // The reconstruction loss of output Y against target T (eq. 2.3 or 2.4) and dL/dY.
   Scalar loss(const MatS& Y, const MatS& T) const {
-    return spec_.loss == Loss::MSE ? nn::mse_loss(Y, T) : nn::bce_with_logits_loss(Y, T);
+    return loss_ == Loss::MSE ? nn::mse_loss(Y, T) : nn::bce_with_logits_loss(Y, T);
   }
   MatS loss_gradient(const MatS& Y, const MatS& T) const {
-    return spec_.loss == Loss::MSE ? nn::mse_backward(Y, T) : nn::bce_with_logits_backward(Y, T);
+    return loss_ == Loss::MSE ? nn::mse_backward(Y, T) : nn::bce_with_logits_backward(Y, T);
   }
 
-  // Eq. 2.5: walks the cached forward pass backwards from dY = dL/dY, accumulating every layer's
-  // dW and db. `dcode`, when given, is added to dL/dH[K] (a penalty on the code, chapter 4).
-  void backward(const Cache& cache, MatS dY, const MatS* dcode = nullptr) {
-    MatS dH = std::move(dY);
-    for (std::size_t l = depth(); l-- > 0;) {
-      if (l + 1 == code_layer() && dcode) dH += *dcode;
-      const MatS dZ = nn::activation_backward(activations_[l], cache.Z[l], cache.H[l + 1], dH);
-      dH = layers_[l].backward(cache.H[l], dZ);
-    }
-  }
-
-  // One training step's gradient: forward on `input`, the loss against `target`, backward.
-  // Accumulates into dW, db and returns the loss. (A denoising AE passes a corrupted input.)
+  // One training step's gradient: forward on `input`, the loss against `target`, and eq. 2.5 back
+  // through the decoder to the code and on through the encoder. Accumulates every layer's
+  // gradients (course/nn.hpp's convention) and returns the loss. (A denoising AE passes a
+  // corrupted input.)
   Scalar forward_backward(const MatS& input, const MatS& target) {
-    const MatS& Y = forward(input, cache_);
+    const MatS& Y = forward(input);
     const Scalar value = loss(Y, target);
-    backward(cache_, loss_gradient(Y, target));
+    const MatS& dcode = decoder_.backward(loss_gradient(Y, target));  // dL/d(code)
+    encoder_.backward(dcode, false);
     return value;
   }
   Scalar forward_backward(const MatS& X) { return forward_backward(X, X); }
 
-  // The code H[K] of each column of X.
-  MatS encode(const MatS& X) const {
-    MatS H = X;
-    for (std::size_t l = 0; l < code_layer(); ++l) H = nn::activation_forward(activations_[l], layers_[l].forward(H));
-    return H;
-  }
+  // The code of each column of X.
+  MatS encode(const MatS& X) const { return encoder_.forward(X); }
   // The reconstruction in pixel space: Y for MSE, sigmoid(Y) for BCE.
   MatS decode(const MatS& code) const {
-    MatS H = code;
-    for (std::size_t l = code_layer(); l < depth(); ++l) H = nn::activation_forward(activations_[l], layers_[l].forward(H));
-    if (spec_.loss == Loss::BCE) H = nn::activation_forward(Activation::Sigmoid, H);
-    return H;
+    const MatS& Y = decoder_.forward(code);
+    return loss_ == Loss::BCE ? nn::activation_forward(Activation::Sigmoid, Y) : Y;
   }
-  MatS reconstruct(const MatS& X) const { return decode(encode(X)); }
+  MatS reconstruct(const MatS& X) const { return decode(encoder_.forward(X)); }
 
-  // Every weight and bias with its gradient, for course::Adam or course::Sgd.
+  // Every weight and bias with its gradient, for course::Adam: "enc.<layer>.W", "dec.<layer>.b", ...
   std::vector<Param<Scalar>> params() {
-    std::vector<Param<Scalar>> p;
-    for (std::size_t l = 0; l < depth(); ++l) layers_[l].collect(p, "layer" + std::to_string(l + 1));
+    std::vector<Param<Scalar>> p = encoder_.parameters("enc");
+    decoder_.collect(p, "dec");
     return p;
   }
   void zero_grad() {
-    for (auto& layer : layers_) layer.zero_grad();
+    encoder_.zero_grad();
+    decoder_.zero_grad();
+  }
+
+  // The dense layers, encoder then decoder (layer l + 1 of the doc is dense_layer(l)), and the
+  // activation that follows each (identity when none).
+  std::size_t depth() const { return dense_index().size(); }
+  nn::Linear<Scalar>& dense_layer(std::size_t l) {
+    const auto [net, i] = dense_index().at(l);
+    return const_cast<nn::Sequential<Scalar>*>(net)->template at<nn::Linear<Scalar>>(i);
+  }
+  const nn::Linear<Scalar>& dense_layer(std::size_t l) const { return const_cast<DeepAutoencoder*>(this)->dense_layer(l); }
+  Activation dense_activation(std::size_t l) const {
+    const auto [net, i] = dense_index().at(l);
+    const auto* f = i + 1 < net->size() ? net->template as<nn::ActivationLayer<Scalar>>(i + 1) : nullptr;
+    return f ? f->f : Activation::Identity;
   }
 
  private:
-  DeepAeSpec spec_;
-  std::vector<nn::Linear<Scalar>> layers_;
-  std::vector<Activation> activations_;
-  Cache cache_;
+  static void require_logits(Loss loss, Activation output) {
+    if (loss == Loss::BCE && output != Activation::Identity)
+      throw InputError("with the BCE loss the output layer emits logits: its activation must be identity");
+  }
+  std::vector<std::pair<const nn::Sequential<Scalar>*, std::size_t>> dense_index() const {
+    std::vector<std::pair<const nn::Sequential<Scalar>*, std::size_t>> out;
+    for (const nn::Sequential<Scalar>* net : {&encoder_, &decoder_})
+      for (std::size_t i = 0; i < net->size(); ++i)
+        if (net->template as<nn::Linear<Scalar>>(i)) out.emplace_back(net, i);
+    return out;
+  }
+
+  Loss loss_ = Loss::MSE;
+  std::string describe_;
+  Index code_size_ = 0;
+  nn::Sequential<Scalar> encoder_, decoder_;
 };
 
 // The model's layers as the exercises' plain double layers (the same weights), for the checks.

@@ -57,7 +57,7 @@ CheckRow check_eq_4_1_zero_at_target(const Problem& p, const PenaltyFn& penalty)
 }
 
 CheckRow check_eq_4_2_kl_gradient(const Problem& p, const KlGradientFn& gradient) {
-  MatD Z = p.sigmoid_ae.enc.forward(p.X);
+  MatD Z = p.sigmoid_ae.enc().forward(p.X);
   auto sigmoid_of = [](const MatD& A) { return nn::activation_forward(nn::Activation::Sigmoid, A); };
   const MatD G = gradient(p.rho, sigmoid_of(Z), p.beta);
   if (G.rows() != Z.rows() || G.cols() != Z.cols()) {
@@ -75,11 +75,11 @@ CheckRow check_network_gradient(const std::string& id, const std::string& claim,
                                        const MatD& X, const Regulariser& reg, const Regulariser& backward_reg) {
   ae.zero_grad();
   ae.forward_backward(X, backward_reg);
-  const MatD gWe = ae.enc.dW, gWd = ae.dec.dW;
-  const VecD gbe = ae.enc.db, gbd = ae.dec.db;
+  const MatD gWe = ae.enc().dW, gWd = ae.dec().dW;
+  const VecD gbe = ae.enc().db, gbd = ae.dec().db;
   return check_gradient(id, claim, [&] { return ae.loss(X, reg).total(); },
-                        {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
-                         grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
+                        {grad_block("W_enc", ae.enc().W, gWe), grad_block("b_enc", ae.enc().b, gbe),
+                         grad_block("W_dec", ae.dec().W, gWd), grad_block("b_dec", ae.dec().b, gbd)});
 }
 
 CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, std::uint64_t seed,
@@ -90,17 +90,17 @@ CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, s
   Rng backward_rng(backward_seed, 4), mask_rng(seed, 4);
   ae.zero_grad();
   const double returned = ae.forward_backward(p.X, reg, &backward_rng).total();
-  const MatD gWe = ae.enc.dW, gWd = ae.dec.dW;
-  const VecD gbe = ae.enc.db, gbd = ae.dec.db;
+  const MatD gWe = ae.enc().dW, gWd = ae.dec().dW;
+  const VecD gbe = ae.enc().db, gbd = ae.dec().db;
   const MatD H0 = ae.encode(p.X);
   const MatD S = mask_in_loss ? inverted_dropout_mask(H0.rows(), H0.cols(), delta, mask_rng) : MatD::Ones(H0.rows(), H0.cols());
   auto loss = [&] {
     const MatD H = ae.encode(p.X);
-    return nn::mse_loss<double>(ae.dec.forward(MatD(S.cwiseProduct(H))), p.X) + code_penalty(reg, H);
+    return nn::mse_loss<double>(ae.dec().forward(MatD(S.cwiseProduct(H))), p.X) + code_penalty(reg, H);
   };
   CheckRow r = check_gradient("4.6", "dropout AE (training pass, mask S frozen): dJ/dtheta vs central differences", loss,
-                              {grad_block("W_enc", ae.enc.W, gWe), grad_block("b_enc", ae.enc.b, gbe),
-                               grad_block("W_dec", ae.dec.W, gWd), grad_block("b_dec", ae.dec.b, gbd)});
+                              {grad_block("W_enc", ae.enc().W, gWe), grad_block("b_enc", ae.enc().b, gbe),
+                               grad_block("W_dec", ae.dec().W, gWd), grad_block("b_dec", ae.dec().b, gbd)});
   // The objective the training loop reports must be the same loss (the penalty on the undropped H).
   const CheckRow value = check_identity("4.6", "J returned by the training pass", loss(), returned);
   if (!value.passed()) {
@@ -248,8 +248,8 @@ CheckRow check_eq_4_7_dropout_is_adaptive_l2(const DropoutRegression& r) {
 double expected_dropout_ae_loss(const Problem& p, double delta, double penalty_factor) {
   const MatD H = p.sigmoid_ae.encode(p.X);
   const double B = double(p.X.cols());
-  const double clean = 0.5 * (p.sigmoid_ae.dec.forward(H) - p.X).squaredNorm() / B;
-  const double pen = (p.sigmoid_ae.dec.W.colwise().squaredNorm().array() * H.rowwise().squaredNorm().transpose().array()).sum();
+  const double clean = 0.5 * (p.sigmoid_ae.dec().forward(H) - p.X).squaredNorm() / B;
+  const double pen = (p.sigmoid_ae.dec().W.colwise().squaredNorm().array() * H.rowwise().squaredNorm().transpose().array()).sum();
   return clean + penalty_factor * delta / (1.0 - delta) * pen / B;
 }
 
@@ -260,7 +260,7 @@ CheckRow check_eq_4_7_dropout_autoencoder(const Problem& p, double delta, double
   probe_mask(mask, delta);
   const McEstimate est = monte_carlo(n, seed, [&](Rng& rng) {
     const MatD S = mask(H.rows(), H.cols(), delta, rng);
-    return 0.5 * (p.sigmoid_ae.dec.forward(S.cwiseProduct(H)) - p.X).squaredNorm() / double(H.cols());
+    return 0.5 * (p.sigmoid_ae.dec().forward(S.cwiseProduct(H)) - p.X).squaredNorm() / double(H.cols());
   });
   return check_monte_carlo("4.7", "dropout AE: E[recon. loss] = clean + delta/(2B(1-delta)) sum_j |w_j|^2 sum_i h_ji^2",
                            analytic, est);

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       for (const auto& [label, t] : {std::pair{std::string("no penalty"), &plain}, std::pair{std::string("KL sparse"), &sparse},
                                      std::pair{std::string("dropout"), &dropped}})
         for (Index r = 0; r < filter_rows; ++r) {
-          filters.rows.push_back(filter_row(t->ae.enc.W, r * per_row, per_row));
+          filters.rows.push_back(filter_row(t->ae.enc().W, r * per_row, per_row));
           filters.row_labels.push_back(r == 0 ? label : "");
         }
       filters.normalise_each = true;

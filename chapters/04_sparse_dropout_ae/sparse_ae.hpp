@@ -16,6 +16,7 @@
 #include "course/error.hpp"
 #include "course/exercises/ch04_sparse_dropout_ae.hpp"
 #include "course/nn.hpp"
+#include "course/sequential.hpp"
 #include "course/optim.hpp"
 #include "course/train.hpp"
 
@@ -38,18 +39,30 @@ double code_penalty(const Regulariser& reg, const MatD& H);
 
 // x (d) -> Z = W_enc x + b_enc (k) -> H = f(Z) -> [dropout S .* H] -> X_hat = W_dec H + b_dec (d).
 // The objective of a batch X (d x B) is  J = 1/(2B) ||X_hat - X||_F^2 + P(H).
+// The encoder (x -> Z) and the decoder are nn::Sequentials of the layer stack; the code's
+// activation, the dropout and the penalties' gradients are the chapter's subject, so
+// forward_backward writes them out between the two.
 template <class Scalar>
 struct OneLayerAe {
   using M = Mat<Scalar>;
-  nn::Linear<Scalar> enc, dec;
+  nn::Sequential<Scalar> encoder, decoder;
   nn::Activation code = nn::Activation::Sigmoid;
 
   OneLayerAe() = default;
-  OneLayerAe(Index d, Index k, nn::Activation code_activation, Rng& rng)
-      : enc(d, k, rng), dec(k, d, rng), code(code_activation) {}
+  OneLayerAe(Index d, Index k, nn::Activation code_activation, Rng& rng) : code(code_activation) {
+    encoder.add(nn::Linear<Scalar>(d, k, rng));
+    decoder.add(nn::Linear<Scalar>(k, d, rng));
+  }
+  // The two dense layers: W_enc, b_enc and W_dec, b_dec (with their gradients dW, db).
+  nn::Linear<Scalar>& enc() { return encoder.template at<nn::Linear<Scalar>>(0); }
+  nn::Linear<Scalar>& dec() { return decoder.template at<nn::Linear<Scalar>>(0); }
+  const nn::Linear<Scalar>& enc() const { return encoder.template at<nn::Linear<Scalar>>(0); }
+  const nn::Linear<Scalar>& dec() const { return decoder.template at<nn::Linear<Scalar>>(0); }
 
-  M encode(const M& X) const { return nn::activation_forward(code, enc.forward(X)); }
-  M reconstruct(const M& X) const { return dec.forward(encode(X)); }
+  // Test-time passes through the layers themselves (no Sequential cache), so that a Monte Carlo
+  // check may call them from several threads at once.
+  M encode(const M& X) const { return nn::activation_forward(code, enc().forward(X)); }
+  M reconstruct(const M& X) const { return dec().forward(encode(X)); }
 
   struct Losses {
     double reconstruction = 0.0, penalty = 0.0;
@@ -59,42 +72,40 @@ struct OneLayerAe {
   // The objective J of batch X without touching the gradients (no dropout: the test-time network).
   Losses loss(const M& X, const Regulariser& reg) const {
     const M H = encode(X);
-    return {double(nn::mse_loss<Scalar>(dec.forward(H), X)), code_penalty(reg, H.template cast<double>())};
+    return {double(nn::mse_loss<Scalar>(dec().forward(H), X)), code_penalty(reg, H.template cast<double>())};
   }
 
   // One forward and backward pass: accumulates dJ/dtheta into the layers' gradients. With
   // reg.drop_rate > 0 and an rng, the decoder sees S .* H with S from inverted_dropout_mask; the
   // penalty is always on the undropped code H.
   Losses forward_backward(const M& X, const Regulariser& reg, Rng* rng = nullptr) {
-    const M Z = enc.forward(X);
+    const M& Z = encoder.forward(X);
     const M H = nn::activation_forward(code, Z);
     const MatD Hd = H.template cast<double>();
     const bool dropout = reg.drop_rate > 0.0 && rng != nullptr;
     M S;
     if (dropout) S = inverted_dropout_mask(H.rows(), H.cols(), reg.drop_rate, *rng).template cast<Scalar>();
     const M Hin = dropout ? M(S.cwiseProduct(H)) : H;
-    const M Y = dec.forward(Hin);
+    const M& Y = decoder.forward(Hin);
     const Losses losses{double(nn::mse_loss<Scalar>(Y, X)), code_penalty(reg, Hd)};
 
     // Backward, top to bottom: reconstruction, dropout, L1 on H, activation, KL on Z, encoder.
-    const M dY = nn::mse_backward<Scalar>(Y, X);
-    M dH = dec.backward(Hin, dY);
+    M dH = decoder.backward(nn::mse_backward<Scalar>(Y, X));  // dJ/d(S .* H)
     if (dropout) dH = dH.cwiseProduct(S);
     if (reg.kind == Regulariser::Kind::L1) dH += l1_subgradient(Hd, reg.lambda).template cast<Scalar>();
     M dZ = nn::activation_backward(code, Z, H, dH);
     if (reg.kind == Regulariser::Kind::KL) dZ += kl_sparsity_gradient(reg.rho, Hd, reg.beta).template cast<Scalar>();
-    enc.backward(X, dZ);
+    encoder.backward(dZ, false);
     return losses;
   }
 
   void zero_grad() {
-    enc.zero_grad();
-    dec.zero_grad();
+    encoder.zero_grad();
+    decoder.zero_grad();
   }
   std::vector<Param<Scalar>> params() {
-    std::vector<Param<Scalar>> p;
-    enc.collect(p, "enc");
-    dec.collect(p, "dec");
+    std::vector<Param<Scalar>> p = encoder.parameters("enc");
+    decoder.collect(p, "dec");
     return p;
   }
 };
@@ -170,7 +181,7 @@ double reconstruction_error(const OneLayerAe<Scalar>& ae, const Mat<Scalar>& X, 
 // rho_hat_j over all of X: the mean activation of each hidden unit (k).
 template <class Scalar>
 VecD mean_activation(const OneLayerAe<Scalar>& ae, const Mat<Scalar>& X, Index chunk = 2000) {
-  VecD sum = VecD::Zero(ae.enc.out());
+  VecD sum = VecD::Zero(ae.enc().out());
   for (Index c = 0; c < X.cols(); c += chunk) {
     const Index m = std::min(chunk, X.cols() - c);
     sum += ae.encode(X.middleCols(c, m)).template cast<double>().rowwise().sum();

@@ -29,13 +29,13 @@ CheckRow check_eq_9_1_objective(const ObjectiveFn& objective) {
 
 CheckRow check_eq_9_1_gradient(ch08::Likelihood likelihood, double beta,
                                       PlantedGradient planted) {
-  // The test VAE is tiny (batches of 12 x 5): OpenMP's fork and join around each of its products
-  // would cost more than the products (seconds for the ~500 loss evaluations when the cores are
-  // shared), so the check runs on one thread. Chapter 8's VAE gives the same numbers on any count.
+  // The test VAE is tiny (batches of 12 x 5): handing each of its products to for_blocks' threads
+  // would cost more than the products (~500 loss evaluations), so the check runs on one thread.
+  // Chapter 8's VAE gives the same numbers on any count.
   struct OneThread {
-    int before = omp_get_max_threads();
-    OneThread() { omp_set_num_threads(1); }
-    ~OneThread() { omp_set_num_threads(before); }
+    int before = parallel::threads();
+    OneThread() { parallel::set_threads(1); }
+    ~OneThread() { parallel::set_threads(before); }
   } one_thread;
   ch08::SmallVae s = ch08::small_vae(likelihood, 91);
   auto gradient_at = [&](double b) {

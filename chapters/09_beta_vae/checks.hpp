@@ -4,8 +4,6 @@
 // (defaulting to the exercise) so a test can plant a wrong formula in its place.
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>

@@ -7,8 +7,6 @@
 // TrainConfig (784-hidden-latent, Bernoulli decoder).
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <exception>
 #include <ostream>
@@ -18,6 +16,7 @@
 
 #include "08_vae/vae.hpp"
 #include "course/cli.hpp"
+#include "course/parallel.hpp"
 #include "course/data.hpp"
 #include "course/error.hpp"
 #include "course/exercises/ch09_beta_vae.hpp"
@@ -61,13 +60,13 @@ void measure_rate_distortion(BetaRun& run, const ImageSet& test, std::uint64_t s
 // continuous factors in 20 equal-width bins; the shape factor keeps its 3 values).
 void evaluate(BetaRun& run, const ImageSet& test, std::uint64_t seed);
 
-// Trains and measures one model per beta, the models in parallel (one per OpenMP thread at a
-// time, --threads of them): inside a model every product then runs on its own thread (the nested
-// regions of chapter 8's VAE get a team of one), so there is no fork and join per layer, which on
-// shared cores costs more than these small layers. The results are those of a sequential run
-// (chapter 8's VAE does not depend on the thread count). Each model's progress goes to a buffer,
-// printed in the order of `betas` afterwards; an exception (a non-finite loss) is carried out of
-// the parallel loop and rethrown. measure(run) fills the run's test metrics.
+// Trains and measures one model per beta, the models in parallel: one block of
+// course::parallel::for_blocks per model, --threads of them at a time. Inside a block every
+// product of the model runs on that block's thread (a nested for_blocks runs inline), so there is
+// no fork and join per layer, which on shared cores costs more than these small layers. The
+// results are those of a sequential run (chapter 8's VAE does not depend on the thread count).
+// Each model's progress goes to a buffer, printed in the order of `betas` afterwards; an exception
+// (a non-finite loss) is carried out of the parallel loop and rethrown. measure(run) fills the run's test metrics.
 template <class Measure>
 std::vector<BetaRun> train_sweep(const ImageSet& train, const std::vector<double>& betas, const TrainConfig& c,
                                  std::ostream& os, Measure measure) {
@@ -75,10 +74,8 @@ std::vector<BetaRun> train_sweep(const ImageSet& train, const std::vector<double
   std::vector<BetaRun> runs(betas.size());
   std::vector<std::ostringstream> logs(betas.size());
   std::vector<std::exception_ptr> errors(betas.size());
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index i = 0; i < n; ++i) {
+  parallel::for_blocks(n, [&](Index i) {
     try {
-      omp_set_num_threads(1);
       Stopwatch clock;
       BetaRun& run = runs[std::size_t(i)];
       run.beta = betas[std::size_t(i)];
@@ -88,7 +85,7 @@ std::vector<BetaRun> train_sweep(const ImageSet& train, const std::vector<double
     } catch (...) {
       errors[std::size_t(i)] = std::current_exception();
     }
-  }
+  });
   for (std::size_t i = 0; i < betas.size(); ++i) {
     os << logs[i].str();
     if (errors[i]) std::rethrow_exception(errors[i]);

@@ -120,6 +120,12 @@ CheckRow check_eq_10_4_codebook_gradient(const VqProblem& p, const MatD& dE) {
   return check_gradient("10.4", claim, loss, {grad_block("e", E, dE)});
 }
 
+namespace {
+// Dense layer i of one of the VqVae's two MLPs (0: the hidden layer, 2: the output layer).
+nn::Linear<double>& layer(nn::Sequential<double>& net, std::size_t i) { return net.at<nn::Linear<double>>(i); }
+const nn::Linear<double>& layer(const nn::Sequential<double>& net, std::size_t i) { return net.at<nn::Linear<double>>(i); }
+}  // namespace
+
 SmallVqVae small_vq_vae(std::uint64_t seed) {
   const Index pixels = 8, images = 4;
   VqConfig c;
@@ -140,8 +146,8 @@ SmallVqVae small_vq_vae(std::uint64_t seed) {
     std::vector<bool> used(std::size_t(c.codes), false);
     for (Index k : s.codes) used[std::size_t(k)] = true;
     const auto n_used = std::count(used.begin(), used.end(), true);
-    const MatD pre_enc = (m.enc1.W * s.X).colwise() + m.enc1.b;
-    const MatD pre_dec = (m.dec1.W * m.quantised_input(s.codes, images)).colwise() + m.dec1.b;
+    const MatD pre_enc = layer(m.encoder, 0).forward(s.X);
+    const MatD pre_dec = layer(m.decoder, 0).forward(m.quantised_input(s.codes, images));
     if (n_used >= 3 && n_used < c.codes && std::min(pre_enc.cwiseAbs().minCoeff(), pre_dec.cwiseAbs().minCoeff()) > 0.01)
       return s;
   }
@@ -156,10 +162,11 @@ double vq_vae_surrogate_loss(const SmallVqVae& s) {
   };
   const Index B = s.X.cols(), N = m.M * B;
   const MatL X = s.X.cast<LD>();
-  const MatL code = linear(m.enc2, linear(m.enc1, X).cwiseMax(LD(0)));  // M D x B
+  const MatL code = linear(layer(m.encoder, 2), linear(layer(m.encoder, 0), X).cwiseMax(LD(0)));  // M D x B
   const MatL ze = Eigen::Map<const MatL>(code.data(), m.D, N);            // D x N
   const MatL zq = ze + s.offset.cast<LD>();                               // z_e + sg[e_k - z_e]
-  const MatL logits = linear(m.dec2, linear(m.dec1, Eigen::Map<const MatL>(zq.data(), m.M * m.D, B)).cwiseMax(LD(0)));
+  const MatL logits =
+      linear(layer(m.decoder, 2), linear(layer(m.decoder, 0), Eigen::Map<const MatL>(zq.data(), m.M * m.D, B)).cwiseMax(LD(0)));
   LD codebook = 0, commitment = 0;
   for (Index n = 0; n < N; ++n) {
     const Index k = s.codes[std::size_t(n)];
@@ -173,7 +180,8 @@ VqVaeGradient vq_vae_gradient(SmallVqVae& s, const VqGradientsFn& gradients) {
   VqVae<double>& m = s.model;
   m.zero_grad();
   m.forward_backward(s.X, s.beta, gradients);
-  return {{m.enc1.dW, m.enc1.db, m.enc2.dW, m.enc2.db, m.dE, m.dec1.dW, m.dec1.db, m.dec2.dW, m.dec2.db}};
+  const auto &e1 = layer(m.encoder, 0), &e2 = layer(m.encoder, 2), &d1 = layer(m.decoder, 0), &d2 = layer(m.decoder, 2);
+  return {{e1.dW, e1.db, e2.dW, e2.db, m.dE, d1.dW, d1.db, d2.dW, d2.db}};
 }
 
 CheckRow check_eq_10_3_whole_model(SmallVqVae& s, const VqVaeGradient& g) {
@@ -182,11 +190,12 @@ CheckRow check_eq_10_3_whole_model(SmallVqVae& s, const VqVaeGradient& g) {
   if (g.blocks.size() != 9) return failed_row("10.3-4", claim, "gradient", "expected 9 gradient blocks");
   std::vector<GradBlock> blocks;
   try {
-    blocks = {grad_block("enc1.W", m.enc1.W, g.blocks[0]), grad_block("enc1.b", m.enc1.b, g.blocks[1]),
-              grad_block("enc2.W", m.enc2.W, g.blocks[2]), grad_block("enc2.b", m.enc2.b, g.blocks[3]),
-              grad_block("e", m.codebook.E, g.blocks[4]),  grad_block("dec1.W", m.dec1.W, g.blocks[5]),
-              grad_block("dec1.b", m.dec1.b, g.blocks[6]), grad_block("dec2.W", m.dec2.W, g.blocks[7]),
-              grad_block("dec2.b", m.dec2.b, g.blocks[8])};
+    auto &e1 = layer(m.encoder, 0), &e2 = layer(m.encoder, 2), &d1 = layer(m.decoder, 0), &d2 = layer(m.decoder, 2);
+    blocks = {grad_block("enc1.W", e1.W, g.blocks[0]), grad_block("enc1.b", e1.b, g.blocks[1]),
+              grad_block("enc2.W", e2.W, g.blocks[2]), grad_block("enc2.b", e2.b, g.blocks[3]),
+              grad_block("e", m.codebook.E, g.blocks[4]), grad_block("dec1.W", d1.W, g.blocks[5]),
+              grad_block("dec1.b", d1.b, g.blocks[6]), grad_block("dec2.W", d2.W, g.blocks[7]),
+              grad_block("dec2.b", d2.b, g.blocks[8])};
   } catch (const std::invalid_argument& e) {
     return failed_row("10.3-4", claim, "gradient", std::string("wrong shape: ") + e.what());
   }

@@ -146,11 +146,10 @@ template struct ConvVqVae<double>;
 template struct ConvVqVae<long double>;
 
 ConvVqVae<float> train_conv_vq_vae(const ImageSet& train, const GridConfig& cfg, GridRun& run, std::ostream* log) {
-  Rng init(cfg.seed, 7), restart(cfg.seed, 8);
+  Rng init(cfg.seed, 7);
   ConvVqVae<float> model(cfg, init);
   Adam<float> adam(model.parameters(), float(cfg.lr));
-  VecD usage = VecD::Zero(model.K());
-  long seen = 0;
+  CodeRestarts restarts(model.K(), cfg.window, Rng(cfg.seed, 8));
   TrainOptions opt{.epochs = cfg.epochs, .batch = cfg.batch, .seed = cfg.seed, .what = "conv VQ-VAE", .progress = log};
   const TrainLog tl = train_minibatches(
       train.size(), adam, opt,
@@ -159,20 +158,12 @@ ConvVqVae<float> train_conv_vq_vae(const ImageSet& train, const GridConfig& cfg,
         const auto s = model.forward_backward(X);
         // The encoder and decoder step is the loop's; the codebook follows the EMA (eq. 10.5).
         ema_codebook_update(model.codebook, s.Ze, s.codes, cfg.ema_decay);
-        for (Index k : s.codes) usage(k) += 1.0;
-        if (++seen % cfg.window == 0) {
-          for (Index k = 0; k < model.K(); ++k) {
-            if (usage(k) > 0) continue;
-            model.codebook.E.col(k) = s.Ze.col(Index(restart.below(std::uint64_t(s.Ze.cols()))));
-            model.codebook.counts(k) = 1.0;
-            model.codebook.sums.col(k) = model.codebook.E.col(k);
-            ++run.restarts;
-          }
-          usage.setZero();
-        }
+        CodeRestarts::Window window;
+        restarts.after_batch(model.codebook, s.Ze, s.codes, window);
         return s.total();
       },
       no_metrics);
+  run.restarts = restarts.restarts();
   run.seconds = tl.seconds;
   run.epoch_loss = tl.epoch_loss;
   return model;

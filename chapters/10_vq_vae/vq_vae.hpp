@@ -24,6 +24,8 @@
 #include "course/exercises/ch10_vq_vae.hpp"
 #include "course/nn.hpp"
 #include "course/optim.hpp"
+#include "course/sequential.hpp"
+#include "course/train.hpp"
 
 namespace course::ch10 {
 
@@ -47,16 +49,21 @@ struct VqConfig {
   std::uint64_t seed = 1;
 };
 
+// The two dense networks are nn::Sequentials of the layer stack (built by nn::mlp):
+//   encoder  x (pixels) -> Linear -> ReLU -> Linear -> z_e (M D)
+//   decoder  z_q (M D)  -> Linear -> ReLU -> Linear -> logits (pixels)
+// The quantisation and the straight-through step between them are written out in forward_backward.
 template <class Scalar>
 struct VqVae {
-  nn::Linear<Scalar> enc1, enc2, dec1, dec2;
+  nn::Sequential<Scalar> encoder, decoder;
   Index M = 0, D = 0;
   EmaCodebook codebook;  // E (D x K) is the codebook; counts and sums serve the EMA update
   MatD dE;               // D x K, the codebook gradient for the loss-based update
 
   VqVae(Index pixels, const VqConfig& c, Rng& rng)
-      : enc1(pixels, c.hidden, rng), enc2(c.hidden, c.positions * c.dim, rng),
-        dec1(c.positions * c.dim, c.hidden, rng), dec2(c.hidden, pixels, rng), M(c.positions), D(c.dim) {
+      : encoder(nn::mlp<Scalar>({pixels, c.hidden, c.positions * c.dim}, nn::Activation::ReLU, nn::Activation::Identity, rng)),
+        decoder(nn::mlp<Scalar>({c.positions * c.dim, c.hidden, pixels}, nn::Activation::ReLU, nn::Activation::Identity, rng)),
+        M(c.positions), D(c.dim) {
     // The original paper's initialisation U(-1/K, 1/K): small next to the encoder's outputs, so
     // many codes are never chosen at first (dead) until restarted.
     codebook.E = rng.uniform_matrix<double>(D, c.codes, -1.0 / double(c.codes), 1.0 / double(c.codes));
@@ -67,23 +74,23 @@ struct VqVae {
   Index K() const { return codebook.E.cols(); }
   // Zeroes the gradients that forward_backward accumulates (the layers' and dE).
   void zero_grad() {
-    for (nn::Linear<Scalar>* layer : {&enc1, &enc2, &dec1, &dec2}) layer->zero_grad();
+    encoder.zero_grad();
+    decoder.zero_grad();
     dE.setZero();
   }
 
+  // The networks' weights and biases (not the codebook): "enc.0.W", ..., "dec.2.b".
   std::vector<Param<Scalar>> params() {
-    std::vector<Param<Scalar>> p;
-    enc1.collect(p, "enc1");
-    enc2.collect(p, "enc2");
-    dec1.collect(p, "dec1");
-    dec2.collect(p, "dec2");
+    std::vector<Param<Scalar>> p = encoder.parameters("enc");
+    decoder.collect(p, "dec");
     return p;
   }
 
   // z_e for a batch X (pixels x B) as the D x (M B) matrix of code vectors (image b owns columns
   // b M .. b M + M - 1).
-  MatD encode(const Mat<Scalar>& X) const {
-    const Mat<Scalar> Ze = enc2.forward(nn::activation_forward(nn::Activation::ReLU, enc1.forward(X)));
+  MatD encode(const Mat<Scalar>& X) const { return code_vectors(encoder.forward(X)); }
+  // The M D x B encoder output as D x (M B) code vectors.
+  MatD code_vectors(const Mat<Scalar>& Ze) const {
     return Eigen::Map<const Mat<Scalar>>(Ze.data(), D, Ze.size() / D).template cast<double>();
   }
   // z_q as the decoder's input (M D x B).
@@ -93,14 +100,19 @@ struct VqVae {
       Zq.block(D * (n % M), n / M, D, 1) = codebook.E.col(codes[std::size_t(n)]).template cast<Scalar>();
     return Zq;
   }
+  // The decoder's Bernoulli logits for the codes of `images` images.
+  Mat<Scalar> decode_logits(const std::vector<Index>& codes, Index images) const {
+    return decoder.forward(quantised_input(codes, images));
+  }
+  // The codes of a batch, checked before they index the codebook.
+  std::vector<Index> nearest(const MatD& Ze) const {
+    std::vector<Index> codes = nearest_codes(Ze, codebook.E);
+    require_valid_codes(codes, Ze.cols(), K());
+    return codes;
+  }
   // Bernoulli means of the reconstruction.
   Mat<Scalar> reconstruct(const Mat<Scalar>& X) const {
-    const MatD Ze = encode(X);
-    const std::vector<Index> codes = nearest_codes(Ze, codebook.E);
-    require_valid_codes(codes, Ze.cols(), K());
-    const Mat<Scalar> Zq = quantised_input(codes, X.cols());
-    return nn::activation_forward(nn::Activation::Sigmoid,
-                                  dec2.forward(nn::activation_forward(nn::Activation::ReLU, dec1.forward(Zq))));
+    return nn::activation_forward(nn::Activation::Sigmoid, decode_logits(nearest(encode(X)), X.cols()));
   }
 
   struct Step {
@@ -113,35 +125,24 @@ struct VqVae {
   // One forward and backward pass; accumulates the layers' gradients and dE. `gradients` computes
   // (10.3) and (10.4) from the decoder's gradient at z_q (vq_gradients unless a test plants another).
   Step forward_backward(const Mat<Scalar>& X, double beta, const VqGradientsFn& gradients = vq_gradients) {
-    using nn::Activation;
     const Index B = X.cols();
-    // Encoder.
-    const Mat<Scalar> A1 = enc1.forward(X), H1 = nn::activation_forward(Activation::ReLU, A1);
-    const Mat<Scalar> Ze = enc2.forward(H1);
     Step s;
-    s.Ze = Eigen::Map<const Mat<Scalar>>(Ze.data(), D, M * B).template cast<double>();
-    // Quantisation (10.1) and the VQ terms (10.2).
-    s.codes = nearest_codes(s.Ze, codebook.E);
-    require_valid_codes(s.codes, s.Ze.cols(), K());
+    // Encoder, quantisation (10.1) and the VQ terms (10.2).
+    s.Ze = encode(X);
+    s.codes = nearest(s.Ze);
     const VqLoss vq = vq_loss(s.Ze, codebook.E, s.codes, beta, B);
     // Decoder and -log p(x | z_q).
-    const Mat<Scalar> Zq = quantised_input(s.codes, B);
-    const Mat<Scalar> A2 = dec1.forward(Zq), H2 = nn::activation_forward(Activation::ReLU, A2);
-    const Mat<Scalar> logits = dec2.forward(H2);
+    const Mat<Scalar>& logits = decode_logits(s.codes, B);
     s.reconstruction = double(nn::bce_with_logits_loss(logits, X));
     s.codebook = vq.codebook;
     s.commitment = vq.commitment;
     // Backward through the decoder to z_q, then straight through to z_e (10.3), and to e (10.4).
-    const Mat<Scalar> dH2 = dec2.backward(H2, nn::bce_with_logits_backward(logits, X));
-    const Mat<Scalar> dZq = dec1.backward(Zq, nn::activation_backward(Activation::ReLU, A2, H2, dH2));
-    const MatD dZq_vectors = Eigen::Map<const Mat<Scalar>>(dZq.data(), D, M * B).template cast<double>();
-    const VqGradients g = gradients(dZq_vectors, s.Ze, codebook.E, s.codes, beta, B);
+    const Mat<Scalar>& dZq = decoder.backward(nn::bce_with_logits_backward(logits, X));
+    const VqGradients g = gradients(code_vectors(dZq), s.Ze, codebook.E, s.codes, beta, B);
     require_same_shape(g.Ze, s.Ze, "dL/dz_e", "Ze");
     require_same_shape(g.E, codebook.E, "dL/de", "E");
     dE += g.E;
-    const Mat<Scalar> dZe = Eigen::Map<const MatD>(g.Ze.data(), M * D, B).template cast<Scalar>();
-    const Mat<Scalar> dH1 = enc2.backward(H1, dZe);
-    enc1.backward(X, nn::activation_backward(Activation::ReLU, A1, H1, dH1));
+    encoder.backward(Eigen::Map<const MatD>(g.Ze.data(), M * D, B).template cast<Scalar>(), false);
     return s;
   }
 
@@ -157,6 +158,42 @@ struct VqVae {
   }
 };
 
+// Dead-code restarts, for both of the chapter's models: counts how often each code is chosen over
+// a window of `window` batches; at the end of a window every code unused in it restarts at a random
+// encoder output of the current batch (its EMA state restarting as that one vector).
+class CodeRestarts {
+ public:
+  CodeRestarts(Index codes, Index window, Rng rng) : usage_(VecD::Zero(codes)), window_(window), rng_(rng) {}
+  struct Window {
+    VecD usage;    // how often each code was chosen in the window
+    int dead = 0;  // codes unused in the window, restarted
+  };
+  // Counts the batch's codes; at the end of a window restarts the dead codes and returns true,
+  // with the window's usage in `w`.
+  bool after_batch(EmaCodebook& cb, const MatD& Ze, const std::vector<Index>& codes, Window& w) {
+    for (Index k : codes) usage_(k) += 1.0;
+    if (++batches_ % window_ != 0) return false;
+    w = Window{usage_, 0};
+    for (Index k = 0; k < usage_.size(); ++k) {
+      if (usage_(k) > 0) continue;
+      ++w.dead;
+      cb.E.col(k) = Ze.col(Index(rng_.below(std::uint64_t(Ze.cols()))));
+      cb.counts(k) = 1.0;
+      cb.sums.col(k) = cb.E.col(k);
+    }
+    restarts_ += w.dead;
+    usage_.setZero();
+    return true;
+  }
+  long restarts() const { return restarts_; }
+
+ private:
+  VecD usage_;
+  Index window_;
+  Rng rng_;
+  long batches_ = 0, restarts_ = 0;
+};
+
 // What training records, once per window of batches.
 struct VqRun {
   std::vector<double> batch;        // batches seen at the end of the window
@@ -167,65 +204,49 @@ struct VqRun {
   double seconds = 0.0;
 };
 
-// Trains a VQ-VAE on `train` with the configured codebook update. Every `window` batches it records
-// the perplexity of the window's code usage and the number of dead (unused) codes, then restarts
-// each dead code at a random encoder output of the current batch.
+// Trains a VQ-VAE on `train` with the configured codebook update, through the course's training
+// loop (course/train.hpp). Two optimisers, so the loop's overload without one: each batch zeroes
+// the gradients, runs forward_backward, stops on a non-finite loss, then Adam steps the networks
+// and the codebook follows either its own Adam on the codebook loss (10.4) or the EMA (10.5).
+// Every `window` batches it records the window's perplexity and dead codes and restarts those.
 template <class Scalar>
 VqVae<Scalar> train_vq_vae(const ImageSet& train, const VqConfig& cfg, VqRun& run, std::ostream* log,
                            const std::string& what) {
-  const SingleThreadedEigen single_threaded;
-  Rng init(cfg.seed), shuffle(cfg.seed, 1), restart(cfg.seed, 2);
+  Rng init(cfg.seed);
   VqVae<Scalar> model(train.dim(), cfg, init);
   Adam<Scalar> adam(model.params(), Scalar(cfg.lr));
   Adam<double> codebook_adam({{model.codebook.E.data(), model.dE.data(), model.codebook.E.size(), "E"}}, cfg.lr);
-  const Index K = model.K();
-  VecD usage = VecD::Zero(K);
+  CodeRestarts restarts(model.K(), cfg.window, Rng(cfg.seed, 2));
   double window_loss = 0.0;
   long seen = 0;
-  Stopwatch clock;
-  std::unique_ptr<Progress> progress;
-  const Index batches = (train.size() + cfg.batch - 1) / cfg.batch;
-  if (log) progress = std::make_unique<Progress>(*log, what, cfg.epochs, long(batches));
-  for (int e = 0; e < cfg.epochs; ++e) {
-    const Minibatches mb(train.size(), cfg.batch, shuffle);
-    double sum = 0.0;
-    for (Index b = 0; b < mb.count(); ++b) {
-      const Mat<Scalar> X = train.batch<Scalar>(mb.indices(b), mb.size(b));
-      adam.zero_grad();
-      model.dE.setZero();
-      const auto s = model.forward_backward(X, cfg.beta);
-      require_finite_loss(s.total(), e, long(b), what + " loss");
-      adam.step();
-      if (cfg.update == CodebookUpdate::Loss)
-        codebook_adam.step();
-      else
-        ema_codebook_update(model.codebook, s.Ze, s.codes, cfg.ema_decay);
-      for (Index k : s.codes) usage(k) += 1.0;
-      sum += s.total();
-      window_loss += s.total();
-      if (progress) progress->batch(long(b), s.total());
-      if (++seen % cfg.window == 0) {
-        run.batch.push_back(double(seen));
-        run.perplexity.push_back(perplexity(usage));
-        run.loss.push_back(window_loss / double(cfg.window));
-        int dead = 0;
-        for (Index k = 0; k < K; ++k) {
-          if (usage(k) > 0) continue;
-          ++dead;
-          // Restart: a random encoder output of this batch; the EMA state restarts as one vector.
-          model.codebook.E.col(k) = s.Ze.col(Index(restart.below(std::uint64_t(s.Ze.cols()))));
-          model.codebook.counts(k) = 1.0;
-          model.codebook.sums.col(k) = model.codebook.E.col(k);
+  const TrainOptions opt{.epochs = cfg.epochs, .batch = cfg.batch, .seed = cfg.seed, .what = what, .progress = log};
+  const TrainLog trained = train_minibatches(
+      train.size(), opt,
+      [&](const Minibatch& b) {
+        const Mat<Scalar> X = train.batch<Scalar>(b.indices, b.size);
+        model.zero_grad();
+        const auto s = model.forward_backward(X, cfg.beta);
+        require_finite_loss(s.total(), b.epoch, long(b.index), what + " loss");
+        adam.step();
+        if (cfg.update == CodebookUpdate::Loss)
+          codebook_adam.step();
+        else
+          ema_codebook_update(model.codebook, s.Ze, s.codes, cfg.ema_decay);
+        window_loss += s.total();
+        ++seen;
+        CodeRestarts::Window w;
+        if (restarts.after_batch(model.codebook, s.Ze, s.codes, w)) {
+          run.batch.push_back(double(seen));
+          run.perplexity.push_back(perplexity(w.usage));
+          run.dead.push_back(w.dead);
+          run.loss.push_back(window_loss / double(cfg.window));
+          window_loss = 0.0;
         }
-        run.dead.push_back(dead);
-        run.restarts += dead;
-        usage.setZero();
-        window_loss = 0.0;
-      }
-    }
-    if (progress) progress->epoch(e, "loss " + std::to_string(sum / double(mb.count())) + " nats/image");
-  }
-  run.seconds = clock.seconds();
+        return s.total();
+      },
+      [](int, double mean) { return "loss " + std::to_string(mean) + " nats/image"; });
+  run.restarts = restarts.restarts();
+  run.seconds = trained.seconds;
   return model;
 }
 
@@ -243,13 +264,10 @@ VqEvaluation evaluate(const VqVae<Scalar>& model, const ImageSet& test, Index ch
     const Index m = std::min(chunk, test.size() - c);
     const Mat<Scalar> X = test.range<Scalar>(c, m);
     const MatD Ze = model.encode(X);
-    const std::vector<Index> codes = nearest_codes(Ze, model.codebook.E);
-    VqVae<Scalar>::require_valid_codes(codes, Ze.cols(), model.K());
+    const std::vector<Index> codes = model.nearest(Ze);
     for (Index k : codes) ev.usage(k) += 1.0;
     ev.quantisation += vq_loss(Ze, model.codebook.E, codes, 0.0, 1).codebook;
-    const Mat<Scalar> Zq = model.quantised_input(codes, m);
-    const Mat<Scalar> logits =
-        model.dec2.forward(nn::activation_forward(nn::Activation::ReLU, model.dec1.forward(Zq)));
+    const Mat<Scalar>& logits = model.decode_logits(codes, m);
     ev.reconstruction += double(nn::bce_with_logits_loss(logits, X)) * double(m);
   }
   ev.reconstruction /= double(test.size());

@@ -2,6 +2,7 @@
 // check must reject.
 #include "02_deep_ae/checks.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch02;
@@ -176,7 +177,12 @@ BOOST_AUTO_TEST_CASE(eq_2_5_the_chapter_model_backpropagates_correctly) {
   const double loss = ae.forward_backward(X);
   const NetworkGradient g = autoencoder_gradient(to_dense_layers(net), Loss::BCE, X);
   COURSE_CHECK(check_identity("2.5", "model loss = exercise loss", loss, g.loss));
-  COURSE_CHECK(check_identity("2.5", "model dW1 = exercise dW1", ae.layers()[0].dW, g.dW[0]));
+  COURSE_CHECK(check_identity("2.5", "model dW1 = exercise dW1", ae.dense_layer(0).dW, g.dW[0]));
+  // A BCE model's reconstruction is the sigmoid of its logits (eq. 2.4), in pixel space. Rejects
+  // decoding the logits themselves (values outside [0, 1]).
+  const MatD logits = ae.forward(X);
+  COURSE_CHECK(check_identity("2.4", "BCE model: reconstruction = sigmoid(logits)", sigmoid_of(logits), ae.reconstruct(X)));
+  COURSE_CHECK_REJECTS(check_identity("2.4", "", sigmoid_of(logits), logits), "the logits taken for the reconstruction");
 }
 
 BOOST_AUTO_TEST_CASE(eq_2_6_a_deep_autoencoder_beats_pca_on_curved_data) {
@@ -191,6 +197,28 @@ BOOST_AUTO_TEST_CASE(eq_2_6_a_deep_autoencoder_beats_pca_on_curved_data) {
                        "a deep autoencoder with linear activations");
   // Rejects the untrained network.
   COURSE_CHECK_REJECTS(check_eq_2_6_beats_pca(c.curve.test_error.front(), c.pca_test, "untrained"), "the untrained network");
+}
+
+BOOST_AUTO_TEST_CASE(the_dense_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise (fixed blocks, randomness from the seed). A
+  // 40-32-24-6 autoencoder, 2 epochs of batch 20 on 200 random samples: every layer has several
+  // row blocks, so 2 threads really split the products.
+  const DeepAeSpec spec{{40, 32, 24, 6}};
+  const MatF train = Rng(41).uniform_matrix<float>(40, 200, 0.0, 1.0), held_out = train.leftCols(20);
+  auto model = [&] {
+    Rng rng(42);
+    return DeepAutoencoder<float>(spec, rng);
+  };
+  AeTrainOptions opt;
+  opt.epochs = 2;
+  opt.batch = 20;
+  opt.seed = 43;
+  DeepAutoencoder<float> start = model();
+  test::check_bitwise_equal_for_1_and_2_threads(test::values_of(start.params()), [&] {
+    DeepAutoencoder<float> ae = model();
+    train_autoencoder(ae, train, held_out, opt);
+    return test::values_of(ae.params());
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,10 @@
 // Chapter 3: every tagged equation of docs/03-denoising-autoencoders.md, and the wrong formula
 // each check must reject.
+#include <sstream>
+
 #include "03_denoising_ae/checks.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch03;
@@ -175,6 +178,20 @@ BOOST_AUTO_TEST_CASE(mlp_backward_matches_central_differences) {
     COURSE_CHECK(check_gradient("mlp", "MLP backward vs central differences",
                                 [&] { return nn::mse_loss<double>(MatD(net.forward(X)), T); }, blocks));
   }
+}
+
+BOOST_AUTO_TEST_CASE(the_image_denoising_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise. The chapter's 784-h-784 DAE (h = 32) on 100
+  // sprites, masking noise drawn from each batch's own stream, 2 epochs of batch 20.
+  const ImageSet sprites = make_sprites(100, 61);
+  const Corruption corrupt = [](const MatD& X, Rng& rng) { return masking_corruption(X, 0.3, rng); };
+  Rng init(62);  // train_image_dae's initialisation
+  Mlp<float> start = nn::mlp<float>({sprites.dim(), 32, sprites.dim()}, nn::Activation::ReLU, nn::Activation::Sigmoid, init);
+  std::ostringstream log;
+  test::check_bitwise_equal_for_1_and_2_threads(test::values_of(start.parameters()), [&] {
+    ImageDaeRun run = train_image_dae(sprites, corrupt, 32, 2, 20, 1e-3, 62, log, "DAE");
+    return test::values_of(run.net.parameters());
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 // formula each check must reject.
 #include "04_sparse_dropout_ae/checks.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch04;
@@ -172,6 +173,26 @@ BOOST_AUTO_TEST_CASE(eq_4_7_dropout_on_the_code_is_adaptive_l2_on_the_decoder) {
                        "the penalty without the 1/2 of the loss's normalisation");
   COURSE_CHECK_REJECTS(check_eq_4_7_dropout_autoencoder(p, 0.3, expected_dropout_ae_loss(p, 0.3, 0.0)),
                        "no penalty (dropout changes nothing in expectation)");
+}
+
+BOOST_AUTO_TEST_CASE(the_sparse_dropout_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise. A 40-24-40 AE with the KL penalty and dropout on
+  // the code (masks from each batch's own stream), 2 epochs of batch 20 on 200 random samples.
+  const MatF X = Rng(51).uniform_matrix<float>(40, 200, 0.0, 1.0);
+  TrainConfig cfg;
+  cfg.hidden = 24;
+  cfg.reg.kind = Regulariser::Kind::KL;
+  cfg.reg.beta = 0.5;
+  cfg.reg.drop_rate = 0.3;
+  cfg.epochs = 2;
+  cfg.batch = 20;
+  cfg.seed = 52;
+  Rng init(cfg.seed);
+  OneLayerAe<float> start(X.rows(), cfg.hidden, cfg.code, init);  // train_ae's initialisation
+  test::check_bitwise_equal_for_1_and_2_threads(test::values_of(start.params()), [&] {
+    TrainedAe<float> t = train_ae(X, cfg);
+    return test::values_of(t.ae.params());
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include "09_beta_vae/checks.hpp"
 #include "09_beta_vae/training.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch09;
@@ -166,6 +167,36 @@ BOOST_AUTO_TEST_CASE(eq_9_7_traversal_replaces_one_coordinate) {
                          return Z;
                        }),
                        "adding the value to z0_j instead of replacing it");
+}
+
+BOOST_AUTO_TEST_CASE(the_beta_sweep_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the sweep trains its models in parallel, one for_blocks block each (two at
+  // once on 2 threads), and each model must come out as a sequential run makes it. Two betas on
+  // 120 sprites, a 784-32-4 VAE, 2 epochs of batch 20.
+  const ImageSet sprites = make_sprites(120, 71);
+  TrainConfig c;
+  c.hidden = 32;
+  c.latent = 4;
+  c.batch = 20;
+  c.epochs = 2;
+  c.seed = 72;
+  const std::vector<double> betas = {1.0, 4.0};
+  auto values = [](std::vector<BetaRun>& runs) {
+    std::vector<std::vector<float>> all;
+    for (BetaRun& r : runs)
+      for (auto& v : test::values_of(r.vae.parameters())) all.push_back(std::move(v));
+    return all;
+  };
+  std::vector<BetaRun> untrained;
+  for (double beta : betas) {
+    Rng init(c.seed);
+    untrained.push_back(BetaRun{beta, Vae<float>(beta_vae_config(sprites.dim(), c, beta), init)});
+  }
+  std::ostringstream log;
+  test::check_bitwise_equal_for_1_and_2_threads(values(untrained), [&] {
+    std::vector<BetaRun> runs = train_sweep(sprites, betas, c, log, [](BetaRun&) {});
+    return values(runs);
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

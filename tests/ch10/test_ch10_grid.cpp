@@ -5,6 +5,7 @@
 
 #include "10_vq_vae/grid_checks.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch10;
@@ -108,6 +109,27 @@ BOOST_AUTO_TEST_CASE(eq_10_10_codebook_usage_statistics) {
 BOOST_AUTO_TEST_CASE(eq_10_11_one_hot_kl_to_uniform_is_log_k) {
   COURSE_CHECK(check_eq_10_11_kl_one_hot(128));
   COURSE_CHECK_REJECTS(check_identity("10.11", "KL to uniform taken as 0", std::log(128.0), 0.0), "KL(q || uniform) = 0");
+}
+
+BOOST_AUTO_TEST_CASE(the_conv_vq_vae_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise for the convolutional model (conv, conv-transpose,
+  // the EMA codebook and its restarts). 28 x 28 sprites, 4 channels, D = 3, K = 8, batch 20 (three
+  // blocks of the convolutions' per-sample passes), a restart window of 2 batches, 1 epoch of 60.
+  const ImageSet sprites = make_sprites(60, 91);
+  GridConfig c;
+  c.channels = 4, c.dim = 3, c.codes = 8, c.batch = 20, c.epochs = 1, c.window = 2, c.seed = 92;
+  auto values = [](ConvVqVae<float>& m) {
+    auto v = test::values_of(m.parameters());
+    v.push_back(test::bits_of<float>(m.codebook.E));
+    return v;
+  };
+  Rng init(c.seed, 7);  // train_conv_vq_vae's initialisation
+  ConvVqVae<float> start(c, init);
+  test::check_bitwise_equal_for_1_and_2_threads(values(start), [&] {
+    GridRun run;
+    ConvVqVae<float> m = train_conv_vq_vae(sprites, c, run, nullptr);
+    return values(m);
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

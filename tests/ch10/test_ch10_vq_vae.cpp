@@ -2,6 +2,7 @@
 // reject.
 #include "10_vq_vae/checks.hpp"
 #include "check_test.hpp"
+#include "thread_test.hpp"
 
 using namespace course;
 using namespace course::ch10;
@@ -187,6 +188,31 @@ BOOST_AUTO_TEST_CASE(eq_10_6_perplexity_is_between_1_and_K) {
     return std::exp(-(p * p.log()).sum());  // 0 log 0 = 0 * -inf = NaN
   };
   COURSE_CHECK_REJECTS(check_eq_10_6_one_code(16, nan_zero), "0 log 0 evaluated as NaN");
+}
+
+BOOST_AUTO_TEST_CASE(the_mlp_vq_vae_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise, for both codebook updates (its own Adam on the
+  // codebook loss, or the EMA) and the dead-code restarts. 784-32-(2 x 3) codes of K = 8 on 100
+  // sprites, batch 20, a restart window of 2 batches, 2 epochs. The codebook must agree too.
+  const ImageSet sprites = make_sprites(100, 81);
+  for (CodebookUpdate update : {CodebookUpdate::Loss, CodebookUpdate::Ema}) {
+    VqConfig c;
+    c.hidden = 32, c.positions = 2, c.dim = 3, c.codes = 8;
+    c.batch = 20, c.epochs = 2, c.window = 2, c.seed = 82;
+    c.update = update;
+    auto values = [](VqVae<float>& m) {
+      auto v = test::values_of(m.params());
+      v.push_back(test::bits_of<float>(m.codebook.E));
+      return v;
+    };
+    Rng init(c.seed);  // train_vq_vae's initialisation
+    VqVae<float> start(sprites.dim(), c, init);
+    test::check_bitwise_equal_for_1_and_2_threads(values(start), [&] {
+      VqRun run;
+      VqVae<float> m = train_vq_vae<float>(sprites, c, run, nullptr, "VQ-VAE");
+      return values(m);
+    });
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

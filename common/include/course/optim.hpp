@@ -2,7 +2,7 @@
 // matrix or vector can be trained: layers push their blocks with collect(), a composition returns
 // them all from parameters().
 //
-// Public names (stable): Param, zero_grad, Sgd, Adam, adam_chunk.
+// Public names (stable): Param, zero_grad, Sgd, Adam, adam_chunk, multiply_add.
 #pragma once
 
 #include <cmath>
@@ -64,6 +64,20 @@ class Sgd {
 // textbook update.
 inline constexpr Index adam_chunk = 4096;
 
+// a * b + c, rounded once where the CPU has FMA and twice where it has not: the same in every
+// compiled copy. The compiler may contract a * b + c into an FMA by itself (GCC does by default)
+// and decides copy by copy: Adam's update inlined into for_blocks' one-thread loop and the copy
+// its worker threads call rounded differently, and the trained parameters followed --threads
+// (found by tests/ch10's conv VQ-VAE test). So the update states its fused operations.
+template <class Scalar>
+inline Scalar multiply_add(Scalar a, Scalar b, Scalar c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;  // no FMA instruction: nothing to contract
+#endif
+}
+
 template <class Scalar>
 class Adam {
  public:
@@ -91,9 +105,9 @@ class Adam {
       Scalar* m = m_[chunk.param].data();
       Scalar* v = v_[chunk.param].data();
       for (Index i = chunk.begin; i < chunk.end; ++i) {
-        m[i] = b1 * m[i] + a1 * g[i];
-        v[i] = b2 * v[i] + a2 * g[i] * g[i];
-        theta[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
+        m[i] = multiply_add(b1, m[i], a1 * g[i]);
+        v[i] = multiply_add(b2, v[i], (a2 * g[i]) * g[i]);
+        theta[i] -= step * m[i] / multiply_add(std::sqrt(v[i]), inv_sqrt_c2, eps);
       }
     });
   }

@@ -23,7 +23,7 @@
 //   std::string describe() const;
 // The gradient convention is course/nn.hpp's: backward accumulates, zero_grad() once per step.
 //
-// Public names (stable): Sequential (add, at, size, forward, backward, output, activation,
+// Public names (stable): Sequential (add, at, as, size, forward, backward, output, activation,
 // parameters, zero_grad, in_size, out_size, describe), mlp.
 #pragma once
 
@@ -78,6 +78,14 @@ class Sequential {
   Layer& at(std::size_t i) { return cast<Layer>(i); }
   template <class Layer>
   const Layer& at(std::size_t i) const { return const_cast<Sequential*>(this)->cast<Layer>(i); }
+  // Layer i if it is a Layer, else null.
+  template <class Layer>
+  Layer* as(std::size_t i) {
+    auto* m = dynamic_cast<Model<Layer>*>(layers_.at(i).get());
+    return m ? &m->layer : nullptr;
+  }
+  template <class Layer>
+  const Layer* as(std::size_t i) const { return const_cast<Sequential*>(this)->as<Layer>(i); }
   // "linear 784 -> 400, relu, linear 400 -> 40".
   std::string describe() const {
     std::string s;
@@ -162,10 +170,10 @@ class Sequential {
   };
   template <class Layer>
   Layer& cast(std::size_t i) {
-    auto* m = dynamic_cast<Model<Layer>*>(layers_.at(i).get());
-    if (!m) throw std::invalid_argument("Sequential: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
-                                        ") is not a " + typeid(Layer).name());
-    return m->layer;
+    Layer* layer = as<Layer>(i);
+    if (!layer) throw std::invalid_argument("Sequential: layer " + std::to_string(i) + " (" + layers_[i]->describe() +
+                                            ") is not a " + typeid(Layer).name());
+    return *layer;
   }
 
   std::vector<std::unique_ptr<Concept>> layers_;
