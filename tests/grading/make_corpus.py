@@ -59,8 +59,11 @@ RUNTIME = {
     "daemon": ("compiled", "verifies", r"wrong result"),
     # SysV shared memory and a file in /run/lock and /dev/shm, left behind.
     "sysv_ipc": ("compiled", "verifies", r"wrong result"),
-    # kill(-1, SIGKILL): every process it can signal.
-    "kill_everything": ("compiled", "calls", r"killed"),
+    # kill(-1, SIGKILL): every process it can signal (the grader, the other slot's test...),
+    # then a wrong value: nothing but its own answer may change.
+    "kill_everything": ("compiled", "verifies", r"wrong result"),
+    # Sleeps forever without using CPU: only the wall-clock limit stops it.
+    "sleep_forever": ("compiled", "calls", r"^time or memory limit: killed after \S+ s of wall-clock time"),
 }
 # What the target function does first, by its return type: misbehave() returns 1.0 to behave,
 # else the wrong value to return (NaN, or 0.0 standing for a finite wrong answer).
@@ -186,7 +189,8 @@ double misbehave() {
   if (is("fill_scratch")) { fill_scratch(); return 0.0; }
   if (is("daemon")) { start_daemon(); return 0.0; }
   if (is("sysv_ipc")) { leave_ipc(); return 0.0; }
-  if (is("kill_everything")) { ::kill(-1, SIGKILL); for (;;) ::pause(); }
+  if (is("kill_everything")) { ::kill(-1, SIGKILL); return 0.0; }
+  if (is("sleep_forever")) for (;;) ::pause();
   return 1.0;
 }
 }  // namespace
@@ -222,6 +226,8 @@ def main():
     ap.add_argument("--copies", type=int, default=0)
     ap.add_argument("--outputs", type=pathlib.Path, default=ROOT / "grades")
     ap.add_argument("--build", type=pathlib.Path, default=ROOT / "build")
+    ap.add_argument("--extra-target", action="append", default=[], type=pathlib.Path,
+                    help="another file the write_outside and daemon submissions try to overwrite")
     ap.add_argument("--benign-only", action="store_true",
                     help="only the submissions that run no hostile code (for a host without a sandbox)")
     args = ap.parse_args()
@@ -327,7 +333,8 @@ struct ForgeAtExit { ForgeAtExit() { forge_everything(); } ~ForgeAtExit() { forg
     targets = [str(args.outputs / "gradebook.csv"), str(args.outputs / "correct" / "report.json"),
                str(args.outputs / "write_outside" / "report.json"),
                str(ROOT / "tests/ch01/test_ch01_linear_ae_pca.cpp"), str(ROOT / "solutions" / FILE),
-               "/proc/self/exe", "../test_ch01", "../../test_ch01", "/tmp/course_grading_pwned"]
+               "/proc/self/exe", "../test_ch01", "../../test_ch01", "/tmp/course_grading_pwned"] + \
+        [str(t) for t in args.extra_target]
     secrets = [ROOT / "solutions" / FILE, args.build / "exercises/libcourse_impl_solutions.a",
                args.outputs / "gradebook.csv", args.outputs / "correct" / "report.json",
                ROOT / "tools/grading/grader.py", "/proc/1/environ", "/proc/self/environ"]

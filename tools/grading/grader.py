@@ -371,7 +371,7 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
 
     # 2. Link the student's worker; a file that breaks the link is replaced by its stub.
     worker = work / "worker"
-    ok, err = build.link_worker(course, list(objects.values()), remote["worker"], worker)
+    ok, err = build.link_worker(course, list(objects.values()), remote["worker"], worker, memo_dir)
     if not ok:
         for f in list(objects):
             if f in failed_files:

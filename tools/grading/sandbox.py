@@ -46,6 +46,8 @@ def _uid_base() -> int:
     global _UID_LOCK
     if "COURSE_GRADE_UID_BASE" in os.environ:
         return int(os.environ["COURSE_GRADE_UID_BASE"])
+    if os.geteuid() != 0:
+        return 0      # not root: commands run as the grader's own uid, no range needed
     import fcntl
     for n in range(64):
         f = open(f"/tmp/.course-grade-uids-{n}.lock", "a")
@@ -253,12 +255,14 @@ def sandbox_ids(slot: int, role: str = "test") -> tuple[int, int]:
 
 
 def _user_process_count() -> int:
+    """Processes and threads of this uid now (RLIMIT_NPROC counts threads too: the grader's own
+    threads are most of them)."""
     uid, n = os.geteuid(), 0
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
                 if os.stat(f"/proc/{d}").st_uid == uid:
-                    n += 1
+                    n += len(os.listdir(f"/proc/{d}/task"))
             except OSError:
                 pass
     return n
@@ -391,7 +395,10 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
 
     private_uid = uid != os.geteuid()
     # bwrap and its init count as processes too.
-    nproc = limits.nproc + 2 if private_uid else _user_process_count() + limits.nproc + 2
+    # Not root: RLIMIT_NPROC counts every process of the grader's uid, so the limit is what runs
+    # now plus this command's share, plus room for what the other worker slots start meanwhile
+    # (weaker than a private uid: a fork bomb is then stopped by the tree's CPU limit).
+    nproc = limits.nproc + 2 if private_uid else _user_process_count() + 3 * (limits.nproc + 8)
     mb = 1 << 20
 
     def preexec():
