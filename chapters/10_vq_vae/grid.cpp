@@ -319,6 +319,7 @@ std::vector<Index> GridPrior<Scalar>::sample(Index n, Rng& rng) {
 
 template struct GridPrior<float>;
 template struct GridPrior<double>;
+template struct GridPrior<long double>;  // the gradient check's loss (grid_checks.cpp)
 
 GridPrior<float> train_prior(const std::vector<Index>& codes, Index grids, const PriorConfig& cfg, std::ostream* log,
                              double* seconds) {

@@ -102,7 +102,7 @@ SmallPrior small_prior(const PriorMasks& masks, std::uint64_t seed) {
   PriorConfig c;
   c.codes = 5, c.height = 4, c.width = 4, c.embed = 3, c.channels = 4;
   Rng rng(seed);
-  SmallPrior s{GridPrior<double>(c, rng, masks), {}, 3};
+  SmallPrior s{GridPrior<double>(c, rng, masks), {}, 3, masks};
   // Larger weights than the initialisation's, so every conditional is far from uniform.
   for (auto& p : s.prior.net.parameters()) p.v() *= 3.0;
   for (Index i = 0; i < s.grids * s.prior.positions(); ++i) s.codes.push_back(Index(rng.below(std::uint64_t(c.codes))));
@@ -140,6 +140,42 @@ CheckRow check_eq_10_8_normalised(SmallPrior& s, const std::function<double(cons
     if (!(std::abs(total - 1.0) <= worst)) worst = std::abs(total - 1.0), at = total;
   }
   return check_identity("10.8", claim, 1.0, at);
+}
+
+CheckRow check_eq_10_8_prior_gradient(SmallPrior& s, const PriorBackwardFn& backward) {
+  const std::string claim = "prior: d(-mean log p(grid))/d(every parameter) vs central differences (3 grids of 4x4, K = 5)";
+  const Index P = s.prior.positions(), K = s.prior.K();
+  // The loss is evaluated in long double by a shadow prior holding the double prior's current
+  // parameters, minus its value at the checked point: in double the rounding of a loss of ~8
+  // (1e-15) over a step of 2e-5 would put ~1e-10 into every central difference, the size of the
+  // smallest gradients here.
+  Rng shadow_rng(1);
+  GridPrior<LD> shadow(s.prior.config, shadow_rng, s.masks);
+  auto loss_ld = [&] {
+    const auto from = s.prior.net.parameters();
+    const auto to = shadow.net.parameters();
+    for (std::size_t i = 0; i < from.size(); ++i) to[i].v() = from[i].v().template cast<LD>();
+    const MatL out = shadow.forward(s.codes, s.grids);
+    LD total = 0;
+    for (Index b = 0; b < s.grids; ++b)
+      for (Index q = 0; q < P; ++q) {
+        // Column b is K x P channel-major: the logit of code k at position q is row k P + q.
+        LD m = out(q, b);
+        for (Index k = 1; k < K; ++k) m = std::max(m, out(k * P + q, b));
+        LD z = 0;
+        for (Index k = 0; k < K; ++k) z += std::exp(out(k * P + q, b) - m);
+        total -= out(s.codes[std::size_t(b * P + q)] * P + q, b) - m - std::log(z);
+      }
+    return total / LD(s.grids);
+  };
+  const LD base = loss_ld();
+  auto loss = [&] { return double(loss_ld() - base); };
+  auto params = s.prior.net.parameters();
+  for (auto& p : params) p.g().setZero();
+  backward(s.prior, s.codes, s.grids);
+  std::vector<GradBlock> blocks;
+  for (const auto& p : params) blocks.push_back({p.name, p.value, p.grad, p.size, 1});
+  return check_gradient("10.8", claim, loss, blocks);
 }
 
 CheckRow check_eq_10_9_causal(SmallPrior& s) {
@@ -217,6 +253,7 @@ std::vector<CheckRow> grid_checks() {
   SmallPrior prior = small_prior();
   rows.push_back(check_eq_10_8_chain_rule(prior));
   rows.push_back(check_eq_10_8_normalised(prior));
+  rows.push_back(check_eq_10_8_prior_gradient(prior));
   rows.push_back(check_eq_10_9_causal(prior));
   rows.push_back(check_eq_10_10_uniform(128));
   rows.push_back(check_eq_10_10_one_code(128));

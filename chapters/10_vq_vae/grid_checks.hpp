@@ -39,6 +39,7 @@ struct SmallPrior {
   GridPrior<double> prior;
   std::vector<Index> codes;  // 3 grids
   Index grids = 3;
+  PriorMasks masks;  // the masks the prior was built with
 };
 SmallPrior small_prior(const PriorMasks& masks = exercise_masks(), std::uint64_t seed = 1008);
 
@@ -52,6 +53,18 @@ CheckRow check_eq_10_8_chain_rule(SmallPrior& s,
 CheckRow check_eq_10_8_normalised(SmallPrior& s,
                                   const std::function<double(const MatD&, const std::vector<Index>&)>& loglik =
                                       grid_log_likelihood);
+// Eq. 10.8, training the prior: the gradient of the mean negative log-likelihood of the grids,
+// -(1/B) sum_b log p(grid_b), from GridPrior::loss_and_gradient (softmax minus one-hot at every
+// position, back through the masked network) vs central differences of that loss computed
+// directly from the network's logits. Rejects a gradient not averaged over the grids, or a
+// softmax without its normaliser. `backward` (a test plants a wrong one) fills the gradients.
+using PriorBackwardFn = std::function<void(GridPrior<double>&, const std::vector<Index>&, Index)>;
+CheckRow check_eq_10_8_prior_gradient(SmallPrior& s, const PriorBackwardFn& backward = [](GridPrior<double>& p,
+                                                                                          const std::vector<Index>& codes,
+                                                                                          Index grids) {
+  p.loss_and_gradient(codes, grids);
+});
+
 // Eq. 10.9, causality exactly: changing the code at any position j leaves the logits at every
 // position i <= j bit for bit unchanged (the largest change is 0).
 CheckRow check_eq_10_9_causal(SmallPrior& s);

@@ -49,6 +49,24 @@ BOOST_AUTO_TEST_CASE(eq_10_8_chain_rule_and_normalised_conditionals) {
   COURSE_CHECK_REJECTS(check_eq_10_8_chain_rule(leaky), "mask A with its centre tap on");
 }
 
+BOOST_AUTO_TEST_CASE(eq_10_8_prior_gradient_vs_central_differences) {
+  SmallPrior s = small_prior();
+  COURSE_CHECK(check_eq_10_8_prior_gradient(s));
+  // Rejects: the gradient summed over the grids instead of averaged (3 times too large).
+  COURSE_CHECK_REJECTS(check_eq_10_8_prior_gradient(s, [](GridPrior<double>& p, const std::vector<Index>& codes, Index grids) {
+                         p.loss_and_gradient(codes, grids);
+                         for (auto& q : p.net.parameters()) q.g() *= double(grids);
+                       }),
+                       "the prior's gradient not averaged over the grids");
+  // Rejects: a softmax gradient without the one-hot (the gradient of log sum exp alone), emulated by
+  // the gradient of another grid's codes.
+  COURSE_CHECK_REJECTS(check_eq_10_8_prior_gradient(s, [](GridPrior<double>& p, const std::vector<Index>& codes, Index grids) {
+                         std::vector<Index> other(codes.rbegin(), codes.rend());
+                         p.loss_and_gradient(other, grids);
+                       }),
+                       "the gradient of another grid's codes");
+}
+
 BOOST_AUTO_TEST_CASE(eq_10_8_grid_log_likelihood_edge_cases) {
   // Equal logits: every code has probability 1/K.
   const MatD equal = MatD::Constant(6, 4, 2.5);
