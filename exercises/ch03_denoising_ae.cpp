@@ -23,13 +23,13 @@ MatD masking_corruption(const MatD& X, double nu, Rng& rng) {
 
 DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X) {
   // HINT: the residual R = W Xn - X compares the reconstruction of the noisy input with the CLEAN data.
-  // HINT: dL/dW = (1/n) R Xn^T: the input that W multiplied is the noisy one (eq. 3.2).
+  // HINT: differentiate as in chapter 1; the input that W multiplied is the noisy one (eq. 3.2).
   // TODO(exercise 3.3): your code here.
   throw course::NotImplemented("3.3 linear_dae_loss");
 }
 
 MatD linear_dae_weights(const MatD& S, double eta) {
-  // HINT: S and (S + eta^2 I)^-1 commute, so W* = (S + eta^2 I)^-1 S: one Cholesky solve (eq. 3.4).
+  // HINT: set the expected loss's gradient to zero; S commutes with (S + eta^2 I)^-1 (eq. 3.4).
   // TODO(exercise 3.4): your code here.
   throw course::NotImplemented("3.4 linear_dae_weights");
 }

@@ -29,7 +29,7 @@ MatD masking_corruption(const MatD& X, double nu, Rng& rng) {
 DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X) {
   // BEGIN SOLUTION
   // HINT: the residual R = W Xn - X compares the reconstruction of the noisy input with the CLEAN data.
-  // HINT: dL/dW = (1/n) R Xn^T: the input that W multiplied is the noisy one (eq. 3.2).
+  // HINT: differentiate as in chapter 1; the input that W multiplied is the noisy one (eq. 3.2).
   const double n = double(X.cols());
   const MatD R = W * Xn - X;
   DaeLoss out;
@@ -41,7 +41,7 @@ DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X) {
 
 MatD linear_dae_weights(const MatD& S, double eta) {
   // BEGIN SOLUTION
-  // HINT: S and (S + eta^2 I)^-1 commute, so W* = (S + eta^2 I)^-1 S: one Cholesky solve (eq. 3.4).
+  // HINT: set the expected loss's gradient to zero; S commutes with (S + eta^2 I)^-1 (eq. 3.4).
   const Index d = S.rows();
   const MatD A = S + eta * eta * MatD::Identity(d, d);
   return A.llt().solve(S);
