@@ -11,26 +11,26 @@ namespace course::ch04 {
 
 double kl_sparsity_penalty(double rho, const MatD& H, double beta) {
   // HINT: rho_hat = H.rowwise().mean() (one mean activation per hidden unit).
-  // HINT: sum over units of rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q)), times beta (eq. 4.1).
+  // HINT: one Bernoulli KL per unit, KL(rho || rho_hat_j), summed and times beta (eq. 4.1).
   // TODO(exercise 4.1): your code here.
   throw course::NotImplemented("4.1 kl_sparsity_penalty");
 }
 
 MatD kl_sparsity_gradient(double rho, const MatD& H, double beta) {
-  // HINT: first dP/drho_hat_j = beta (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j)).
-  // HINT: then the chain rule: drho_hat_j / dh_ji = 1/B, and dh/dz = h (1 - h) for the sigmoid (eq. 4.2).
+  // HINT: first dP/drho_hat_j, differentiating eq. 4.1 in rho_hat_j.
+  // HINT: then the chain rule through rho_hat_j = mean_i h_ji and through the sigmoid, written with h (eq. 4.2).
   // TODO(exercise 4.2): your code here.
   throw course::NotImplemented("4.2 kl_sparsity_gradient");
 }
 
 MatD l1_subgradient(const MatD& H, double lambda) {
-  // HINT: (lambda / B) sign(h) elementwise, with sign(0) = 0 (eq. 4.4).
+  // HINT: differentiate |h| where h != 0, and choose 0 in the subdifferential at h = 0 (eq. 4.4).
   // TODO(exercise 4.3): your code here.
   throw course::NotImplemented("4.3 l1_subgradient");
 }
 
 MatD inverted_dropout_mask(Index rows, Index cols, double drop_rate, Rng& rng) {
-  // HINT: keep with probability 1 - drop_rate; a kept entry is 1 / (1 - drop_rate), a dropped one 0 (eq. 4.6).
+  // HINT: keep with probability 1 - drop_rate; scale a kept entry so that its mean is 1 (eq. 4.6).
   // TODO(exercise 4.4): your code here.
   throw course::NotImplemented("4.4 inverted_dropout_mask");
 }

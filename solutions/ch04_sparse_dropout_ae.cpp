@@ -11,7 +11,7 @@ namespace course::ch04 {
 double kl_sparsity_penalty(double rho, const MatD& H, double beta) {
   // BEGIN SOLUTION
   // HINT: rho_hat = H.rowwise().mean() (one mean activation per hidden unit).
-  // HINT: sum over units of rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q)), times beta (eq. 4.1).
+  // HINT: one Bernoulli KL per unit, KL(rho || rho_hat_j), summed and times beta (eq. 4.1).
   const VecD rho_hat = H.rowwise().mean();
   double sum = 0.0;
   for (Index j = 0; j < rho_hat.size(); ++j) {
@@ -24,8 +24,8 @@ double kl_sparsity_penalty(double rho, const MatD& H, double beta) {
 
 MatD kl_sparsity_gradient(double rho, const MatD& H, double beta) {
   // BEGIN SOLUTION
-  // HINT: first dP/drho_hat_j = beta (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j)).
-  // HINT: then the chain rule: drho_hat_j / dh_ji = 1/B, and dh/dz = h (1 - h) for the sigmoid (eq. 4.2).
+  // HINT: first dP/drho_hat_j, differentiating eq. 4.1 in rho_hat_j.
+  // HINT: then the chain rule through rho_hat_j = mean_i h_ji and through the sigmoid, written with h (eq. 4.2).
   const double B = double(H.cols());
   const VecD rho_hat = H.rowwise().mean();
   const VecD d_rho_hat = beta * ((1.0 - rho) / (1.0 - rho_hat.array()) - rho / rho_hat.array()).matrix();
@@ -36,7 +36,7 @@ MatD kl_sparsity_gradient(double rho, const MatD& H, double beta) {
 
 MatD l1_subgradient(const MatD& H, double lambda) {
   // BEGIN SOLUTION
-  // HINT: (lambda / B) sign(h) elementwise, with sign(0) = 0 (eq. 4.4).
+  // HINT: differentiate |h| where h != 0, and choose 0 in the subdifferential at h = 0 (eq. 4.4).
   const double B = double(H.cols());
   return H.unaryExpr([](double h) { return double((h > 0.0) - (h < 0.0)); }) * (lambda / B);
   // END SOLUTION
@@ -44,7 +44,7 @@ MatD l1_subgradient(const MatD& H, double lambda) {
 
 MatD inverted_dropout_mask(Index rows, Index cols, double drop_rate, Rng& rng) {
   // BEGIN SOLUTION
-  // HINT: keep with probability 1 - drop_rate; a kept entry is 1 / (1 - drop_rate), a dropped one 0 (eq. 4.6).
+  // HINT: keep with probability 1 - drop_rate; scale a kept entry so that its mean is 1 (eq. 4.6).
   const double keep = 1.0 - drop_rate;
   MatD S(rows, cols);
   for (Index j = 0; j < cols; ++j)
