@@ -17,7 +17,7 @@ double gaussian_decoder_log_likelihood(const VecD& x, const VecD& x_mean, double
 }
 
 double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs) {
-  // HINT: x_j log p_j + (1 - x_j) log(1 - p_j), summed over j (eq. 5.6); std::log1p(-p) is log(1 - p).
+  // HINT: the log of each pixel's Bernoulli probability, summed over j (eq. 5.6); std::log1p(-p) is log(1 - p).
   // TODO(exercise 5.2): your code here.
   throw course::NotImplemented("5.2 bernoulli_decoder_log_likelihood");
 }

@@ -19,7 +19,7 @@ double gaussian_decoder_log_likelihood(const VecD& x, const VecD& x_mean, double
 
 double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs) {
   // BEGIN SOLUTION
-  // HINT: x_j log p_j + (1 - x_j) log(1 - p_j), summed over j (eq. 5.6); std::log1p(-p) is log(1 - p).
+  // HINT: the log of each pixel's Bernoulli probability, summed over j (eq. 5.6); std::log1p(-p) is log(1 - p).
   double sum = 0.0;
   for (Index j = 0; j < x.size(); ++j)
     sum += x(j) * std::log(probs(j)) + (1.0 - x(j)) * std::log1p(-probs(j));
