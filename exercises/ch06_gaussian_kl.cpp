@@ -17,7 +17,7 @@ double kl_diag_std_normal(const VecD& mu, const VecD& log_var) {
 }
 
 KlDiagGradient kl_diag_std_normal_gradient(const VecD& mu, const VecD& log_var) {
-  // HINT: differentiate eq. 6.7 term by term; d exp(v) / dv = exp(v) (eq. 6.8).
+  // HINT: differentiate eq. 6.7 term by term, in log_var (not in sigma) (eq. 6.8).
   // TODO(exercise 6.2): your code here.
   throw course::NotImplemented("6.2 kl_diag_std_normal_gradient");
 }

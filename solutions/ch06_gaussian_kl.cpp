@@ -18,7 +18,7 @@ double kl_diag_std_normal(const VecD& mu, const VecD& log_var) {
 
 KlDiagGradient kl_diag_std_normal_gradient(const VecD& mu, const VecD& log_var) {
   // BEGIN SOLUTION
-  // HINT: differentiate eq. 6.7 term by term; d exp(v) / dv = exp(v) (eq. 6.8).
+  // HINT: differentiate eq. 6.7 term by term, in log_var (not in sigma) (eq. 6.8).
   KlDiagGradient g;
   g.mu = mu;
   g.log_var = 0.5 * (log_var.array().exp() - 1.0).matrix();

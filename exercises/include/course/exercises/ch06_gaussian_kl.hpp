@@ -11,10 +11,10 @@
 
 namespace course::ch06 {
 
-// Exercise 6.1 -- the KL of a diagonal Gaussian from the standard normal (eq. 6.7).
-//   KL(N(mu, diag(sigma^2)) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2),
-// with sigma_j^2 = exp(log_var_j). mu and log_var have the same length k. This is the KL term of
-// the VAE loss (chapter 8 calls it).
+// Exercise 6.1 -- eq. 6.7: the KL of a diagonal Gaussian from the standard normal.
+// Return KL(N(mu, diag(sigma^2)) || N(0, I)) (a scalar), with sigma_j^2 = exp(log_var_j): the special
+// case of eq. 6.6 that the VAE needs (docs/06, section 5). mu and log_var have the same length k.
+// This is the KL term of the VAE loss (chapter 8 calls it).
 // Tests: equals kl_gaussian (exercise 6.3) with S0 = diag(sigma^2), mu1 = 0, S1 = I to 1e-10;
 // agrees with a Monte Carlo estimate (5 standard errors) and, for k = 1, with quadrature (1e-10).
 // A missing 1/2, sigma for sigma^2, log sigma for log sigma^2 or a flipped sign fails.
@@ -33,19 +33,18 @@ struct KlDiagGradient {
 // The derivative with respect to sigma_j or log sigma_j instead of log sigma_j^2 fails.
 KlDiagGradient kl_diag_std_normal_gradient(const VecD& mu, const VecD& log_var);
 
-// Exercise 6.3 -- the KL between two multivariate Gaussians (eq. 6.6).
-//   KL(N(mu0, S0) || N(mu1, S1))
-//     = 1/2 ( tr(S1^-1 S0) + (mu1 - mu0)^T S1^-1 (mu1 - mu0) - k + log det S1 - log det S0 ).
-// mu0, mu1: k; S0, S1: k x k, symmetric positive definite. Do not form an inverse or a
-// determinant: factor S1 = L1 L1^T (Eigen::LLT), solve with it, and take log det S = 2 sum log L_ii.
+// Exercise 6.3 -- eq. 6.6: the KL between two multivariate Gaussians.
+// Return KL(N(mu0, S0) || N(mu1, S1)) (a scalar; docs/06, sections 3 and 4). mu0, mu1: k; S0, S1:
+// k x k, symmetric positive definite. Do not form an inverse or a determinant: factor with
+// Eigen::LLT and solve with the factors (a Cholesky factor also gives the log-determinant).
 // Tests: agrees with a Monte Carlo estimate of E_q0[log q0 - log q1] (5 standard errors) and, for
 // k = 1, with quadrature (1e-10); equals kl_diag_std_normal where both apply; KL(q || q) = 0.
 // S0^-1 in place of S1^-1, a missing 1/2 or a flipped sign on the log-determinants fails.
 double kl_gaussian(const VecD& mu0, const MatD& S0, const VecD& mu1, const MatD& S1);
 
-// Exercise 6.4 -- the log-density of a multivariate Gaussian (eq. 6.1).
-//   log N(z; mu, S) = -1/2 ( k log(2 pi) + log det S + (z - mu)^T S^-1 (z - mu) ).
-// z, mu: k; S: k x k symmetric positive definite. Use Eigen::LLT as in exercise 6.3.
+// Exercise 6.4 -- eq. 6.1: the log-density of a multivariate Gaussian.
+// Return log N(z; mu, S) (a scalar), the log of the density of N(mu, S) at z. z, mu: k; S: k x k
+// symmetric positive definite. Use Eigen::LLT as in exercise 6.3 (no inverse, no determinant).
 // Tests: for k = 1 and k = 2, numerical quadrature of the density gives total mass 1, mean mu and
 // covariance S (1e-10). A missing 1/2, log(2 pi) not multiplied by k, or S for S^-1 fails.
 double gaussian_log_density(const VecD& z, const VecD& mu, const MatD& S);
