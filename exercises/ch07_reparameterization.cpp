@@ -10,25 +10,25 @@
 namespace course::ch07 {
 
 VecD reparameterize(const VecD& mu, const VecD& log_var, const VecD& eps) {
-  // HINT: sigma = exp(log_var / 2), elementwise: log_var is log sigma^2, not log sigma (eq. 7.1).
+  // HINT: log_var is log sigma^2, not log sigma: which power of exp(log_var) is sigma? (eq. 7.1)
   // TODO(exercise 7.1): your code here.
   throw course::NotImplemented("7.1 reparameterize");
 }
 
 VecD pathwise_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps) {
-  // HINT: x = mu + sigma * eps depends on mu with dx/dmu = I, so differentiate ||x - c||^2 in x (eq. 7.4).
+  // HINT: x = mu + sigma * eps depends on mu with dx/dmu = I; apply the chain rule (eq. 7.4).
   // TODO(exercise 7.2): your code here.
   throw course::NotImplemented("7.2 pathwise_gradient");
 }
 
 VecD score_function_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& x) {
-  // HINT: grad_mu log N(x; mu, diag sigma^2) = (x - mu) / sigma^2, elementwise (eq. 7.5).
+  // HINT: only the exponent of log N(x; mu, diag sigma^2) depends on mu; differentiate it (eq. 7.5).
   // TODO(exercise 7.3): your code here.
   throw course::NotImplemented("7.3 score_function_gradient");
 }
 
 VecD sgd_step(const VecD& mu, const VecD& c, const MatD& eps, double lr) {
-  // HINT: the mean of the N pathwise gradients is 2 (mu + mean_k eps_k - c); step against it (eq. 7.9).
+  // HINT: average exercise 7.2's estimate over the N columns of eps, then step against it (eq. 7.9).
   // TODO(exercise 7.4): your code here.
   throw course::NotImplemented("7.4 sgd_step");
 }

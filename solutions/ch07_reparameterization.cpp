@@ -10,14 +10,14 @@ namespace course::ch07 {
 
 VecD reparameterize(const VecD& mu, const VecD& log_var, const VecD& eps) {
   // BEGIN SOLUTION
-  // HINT: sigma = exp(log_var / 2), elementwise: log_var is log sigma^2, not log sigma (eq. 7.1).
+  // HINT: log_var is log sigma^2, not log sigma: which power of exp(log_var) is sigma? (eq. 7.1)
   return mu + ((0.5 * log_var.array()).exp() * eps.array()).matrix();
   // END SOLUTION
 }
 
 VecD pathwise_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& eps) {
   // BEGIN SOLUTION
-  // HINT: x = mu + sigma * eps depends on mu with dx/dmu = I, so differentiate ||x - c||^2 in x (eq. 7.4).
+  // HINT: x = mu + sigma * eps depends on mu with dx/dmu = I; apply the chain rule (eq. 7.4).
   const VecD x = mu + (sigma.array() * eps.array()).matrix();
   return 2.0 * (x - c);
   // END SOLUTION
@@ -25,7 +25,7 @@ VecD pathwise_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const V
 
 VecD score_function_gradient(const VecD& mu, const VecD& sigma, const VecD& c, const VecD& x) {
   // BEGIN SOLUTION
-  // HINT: grad_mu log N(x; mu, diag sigma^2) = (x - mu) / sigma^2, elementwise (eq. 7.5).
+  // HINT: only the exponent of log N(x; mu, diag sigma^2) depends on mu; differentiate it (eq. 7.5).
   const VecD score = ((x - mu).array() / sigma.array().square()).matrix();
   return (x - c).squaredNorm() * score;
   // END SOLUTION
@@ -33,7 +33,7 @@ VecD score_function_gradient(const VecD& mu, const VecD& sigma, const VecD& c, c
 
 VecD sgd_step(const VecD& mu, const VecD& c, const MatD& eps, double lr) {
   // BEGIN SOLUTION
-  // HINT: the mean of the N pathwise gradients is 2 (mu + mean_k eps_k - c); step against it (eq. 7.9).
+  // HINT: average exercise 7.2's estimate over the N columns of eps, then step against it (eq. 7.9).
   const VecD mean_eps = eps.rowwise().mean();
   return mu - lr * 2.0 * (mu + mean_eps - c);
   // END SOLUTION
