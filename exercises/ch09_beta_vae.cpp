@@ -14,7 +14,7 @@
 namespace course::ch09 {
 
 RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& log_var, double beta) {
-  // HINT: rate per sample: 0.5 * sum_j (mu^2 + exp(log_var) - 1 - log_var), a column sum.
+  // HINT: rate per sample: chapter 6's diagonal KL (eq. 6.7) of that column, a column sum.
   // HINT: average both terms over the B samples; beta multiplies the rate only (eq. 9.1).
   // TODO(exercise 9.1): your code here.
   throw course::NotImplemented("9.1 beta_vae_objective");
@@ -22,13 +22,13 @@ RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& l
 
 LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta) {
   // HINT: t = beta * sigma2 plays the role of the noise variance (eq. 9.2).
-  // HINT: active when lambda > t: w^2 = lambda - t, s2 = t / lambda, v = w / (w^2 + t) (eq. 9.3).
+  // HINT: two cases, an active direction (w > 0) and a collapsed one (w = 0): which wins when? (eq. 9.3)
   // TODO(exercise 9.2): your code here.
   throw course::NotImplemented("9.2 linear_vae_optimum");
 }
 
 Index count_collapsed(const VecD& lambda, double sigma2, double beta) {
-  // HINT: a direction collapses when its variance is below the effective noise beta * sigma2 (eq. 9.4).
+  // HINT: apply exercise 9.2's case distinction to each eigenvalue (eq. 9.4).
   // TODO(exercise 9.3): your code here.
   throw course::NotImplemented("9.3 count_collapsed");
 }

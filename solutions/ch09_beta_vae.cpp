@@ -14,7 +14,7 @@ namespace course::ch09 {
 
 RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& log_var, double beta) {
   // BEGIN SOLUTION
-  // HINT: rate per sample: 0.5 * sum_j (mu^2 + exp(log_var) - 1 - log_var), a column sum.
+  // HINT: rate per sample: chapter 6's diagonal KL (eq. 6.7) of that column, a column sum.
   // HINT: average both terms over the B samples; beta multiplies the rate only (eq. 9.1).
   RateDistortion r;
   const double B = double(nll.size());
@@ -28,7 +28,7 @@ RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& l
 LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta) {
   // BEGIN SOLUTION
   // HINT: t = beta * sigma2 plays the role of the noise variance (eq. 9.2).
-  // HINT: active when lambda > t: w^2 = lambda - t, s2 = t / lambda, v = w / (w^2 + t) (eq. 9.3).
+  // HINT: two cases, an active direction (w > 0) and a collapsed one (w = 0): which wins when? (eq. 9.3)
   LinearVaeDirection d;
   const double t = beta * sigma2;
   if (lambda > t) {
@@ -42,7 +42,7 @@ LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta)
 
 Index count_collapsed(const VecD& lambda, double sigma2, double beta) {
   // BEGIN SOLUTION
-  // HINT: a direction collapses when its variance is below the effective noise beta * sigma2 (eq. 9.4).
+  // HINT: apply exercise 9.2's case distinction to each eigenvalue (eq. 9.4).
   return Index((lambda.array() < beta * sigma2).count());
   // END SOLUTION
 }

@@ -19,16 +19,17 @@ struct RateDistortion {
   double loss = 0.0;        // distortion + beta * rate: the negative beta-weighted ELBO
 };
 
-// Exercise 9.1 -- the beta-weighted loss (eq. 9.1).
+// Exercise 9.1 -- eq. 9.1: the beta-weighted loss.
 // nll: B values of -log p(x_b|z_b); mu, log_var: k x B. Return the batch means of the distortion
-// (nll), of the rate KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2), and
-// loss = distortion + beta * rate. beta weighs the KL, not the reconstruction.
+// (nll) and of the rate (per sample, the KL of q(z|x_b) from N(0, I): chapter 6's eq. 6.7), and the
+// beta-weighted loss. beta weighs the KL, not the reconstruction.
 // Tests: against an independent sum (1e-10); the scaling identity L_beta(sigma^2) = beta L_1(beta sigma^2)
 // of a Gaussian decoder (eq. 9.2); beta on the reconstruction term fails both.
 RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& log_var, double beta);
 
 // The optimum of the beta-weighted objective of a linear VAE along one principal direction with
-// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance s2.
+// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance s2 (tau^2 in
+// docs/09).
 struct LinearVaeDirection {
   double w = 0.0;   // decoder column scale
   double v = 0.0;   // encoder gain: the posterior mean is v * (u^T x)
@@ -42,23 +43,25 @@ struct LinearVaeDirection {
 // Tests: against a numeric minimisation of the 1-D objective (1e-7); sigma2 without beta fails.
 LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta);
 
-// Exercise 9.3 -- the number of collapsed latent dimensions (eq. 9.4).
-// lambda: the data covariance eigenvalues (one per latent dimension). Return #{j : lambda_j < beta sigma2}.
+// Exercise 9.3 -- eq. 9.4: the number of collapsed latent dimensions.
+// lambda: the data covariance eigenvalues (one per latent dimension). Return how many of them the
+// linear beta-VAE's optimum (exercise 9.2) switches off (w = 0), for decoder noise sigma2 and beta.
 // Tests: against a full linear VAE trained to convergence, for several beta; the reversed
 // inequality fails.
 Index count_collapsed(const VecD& lambda, double sigma2, double beta);
 
-// Exercise 9.4 -- entropy of a discrete variable (eq. 9.5).
-// a: n non-negative integer bin labels. Return H(a) = -sum_i p_i log p_i in nats, p the empirical
-// frequencies. Tests: log(m) for m equally used labels; 0 for a constant.
+// Exercise 9.4 -- eq. 9.5: entropy of a discrete variable.
+// a: n non-negative integer bin labels. Return the entropy H(a) of their empirical distribution, in
+// nats. Tests: log(m) for m equally used labels; 0 for a constant.
 double entropy(const std::vector<int>& a);
 
-// Exercise 9.5 -- mutual information from the joint histogram (eq. 9.5).
-// a, b: n labels each. Return I(a; b) = sum_{i,j} p_ij log(p_ij / (p_i p_j)) in nats.
+// Exercise 9.5 -- eq. 9.5: mutual information from the joint histogram.
+// a, b: n labels each (pairs (a_i, b_i)). Return the mutual information I(a; b) of their empirical
+// joint distribution, in nats.
 // Tests: I(a; a) = H(a); I = H(a) + H(b) - H(a, b); 0 for a full grid of independent labels.
 double mutual_information(const std::vector<int>& a, const std::vector<int>& b);
 
-// Exercise 9.6 -- the mutual information gap (eq. 9.6).
+// Exercise 9.6 -- eq. 9.6: the mutual information gap.
 // codes: J discretised latents, factors: K discretised factors, each n labels. For each factor k,
 // sort I(z_j; v_k) over j, take the gap between the largest two and divide by H(v_k); return the
 // mean over factors. Needs J >= 2. Use your entropy and mutual_information.
@@ -67,9 +70,9 @@ double mutual_information(const std::vector<int>& a, const std::vector<int>& b);
 double mutual_information_gap(const std::vector<std::vector<int>>& codes,
                               const std::vector<std::vector<int>>& factors);
 
-// Exercise 9.7 -- a latent traversal (eq. 9.7).
-// Return the k x m matrix whose column i is z0 with coordinate `dim` replaced by values(i)
-// (z0 + (values(i) - z0(dim)) e_dim). Tests: against the formula (exact); adding values(i) to z0(dim) fails.
+// Exercise 9.7 -- eq. 9.7: a latent traversal.
+// Return the k x m matrix whose column i is z0 with coordinate `dim` replaced by values(i) (m is the
+// length of values). Tests: against the formula (exact); adding values(i) to z0(dim) fails.
 MatD latent_traversal(const VecD& z0, Index dim, const VecD& values);
 
 }  // namespace course::ch09
