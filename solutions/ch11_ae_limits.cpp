@@ -32,8 +32,8 @@ double frechet_distance(const VecD& m1, const MatD& S1, const VecD& m2, const Ma
 
 double hole_fraction(const MatD& reference, const MatD& calibration, const MatD& queries, double alpha) {
   // BEGIN SOLUTION
-  // HINT: s(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
-  // HINT: per query: count the calibration codes with s >= s(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
+  // HINT: delta(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
+  // HINT: per query: count the calibration codes with delta >= delta(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
   const Index nc = calibration.cols(), m = queries.cols();
   if (reference.cols() < 1 || nc < 1) throw std::invalid_argument("hole_fraction needs reference and calibration codes");
   if (calibration.rows() != reference.rows() || queries.rows() != reference.rows())
@@ -54,7 +54,7 @@ double hole_fraction(const MatD& reference, const MatD& calibration, const MatD&
 double auc_mann_whitney(const VecD& normal, const VecD& anomaly) {
   // BEGIN SOLUTION
   // HINT: sort the indices of all n0 + n1 scores; a run of equal scores at sorted positions k..l gets rank (k + l) / 2 + 1.
-  // HINT: AUC = (sum of the anomalies' ranks - n1 (n1 + 1) / 2) / (n0 n1) (eq. 11.4).
+  // HINT: the anomalies' rank sum counts their wins over normal scores plus their ranks among themselves (eq. 11.4).
   const Index n0 = normal.size(), n1 = anomaly.size(), n = n0 + n1;
   if (n0 == 0 || n1 == 0) throw std::invalid_argument("auc_mann_whitney needs scores of both kinds");
   VecD all(n);
@@ -78,7 +78,7 @@ double auc_mann_whitney(const VecD& normal, const VecD& anomaly) {
 double delong_variance(const VecD& normal, const VecD& anomaly) {
   // BEGIN SOLUTION
   // HINT: build the n1 x n0 matrix psi(a_i, n_j); V10 are its row means, V01 its column means, A its mean.
-  // HINT: unbiased variances (divide by n1 - 1 and n0 - 1), then S10 / n1 + S01 / n0 (eq. 11.5).
+  // HINT: unbiased variances (divide by n1 - 1 and n0 - 1), then combine them as in eq. 11.5.
   const Index n0 = normal.size(), n1 = anomaly.size();
   if (n0 < 2 || n1 < 2) throw std::invalid_argument("delong_variance needs at least two scores of each kind");
   MatD psi(n1, n0);
