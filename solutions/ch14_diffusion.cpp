@@ -26,7 +26,7 @@ NoiseSchedule make_schedule(const VecD& beta) {
 
 MatD forward_step(const MatD& X, double beta, const MatD& Z) {
   // BEGIN SOLUTION
-  // HINT: the mean is scaled by sqrt(alpha_t), the noise by the standard deviation sqrt(beta_t).
+  // HINT: with x_t = c x_{t-1} + noise, Var x_t = c^2 Var x_{t-1} + beta_t must stay 1; Z has variance 1.
   return std::sqrt(1.0 - beta) * X + std::sqrt(beta) * Z;
   // END SOLUTION
 }
