@@ -49,7 +49,19 @@ VecD disc_probability(const Gan& gan, const MatD& X) {
   return d;
 }
 
-GanHistory train_gan(Gan& gan, const MatF& data, std::uint64_t seed, const std::vector<int>& snapshot_epochs,
+RealData columns_of(const MatF& X) {
+  return {X.cols(), [&X](const Index* idx, Index size) {
+            MatF B(X.rows(), size);
+            for (Index j = 0; j < size; ++j) B.col(j) = X.col(idx[j]);
+            return B;
+          }};
+}
+
+RealData images_of(const ImageSet& set) {
+  return {set.size(), [&set](const Index* idx, Index size) { return set.batch<float>(idx, size); }};
+}
+
+GanHistory train_gan(Gan& gan, const RealData& data, std::uint64_t seed, const std::vector<int>& snapshot_epochs,
                      Index snapshot_n, const std::function<std::string(int)>& after_epoch, std::ostream* progress,
                      const DiscLossFn& disc_loss, const GenLossFn& gen_loss_in) {
   const GanConfig& c = gan.config;
@@ -74,14 +86,14 @@ GanHistory train_gan(Gan& gan, const MatF& data, std::uint64_t seed, const std::
   opt.what = "GAN (" + to_string(c.objective) + ")";
   opt.progress = progress;
   const TrainLog log = train_minibatches(
-      data.cols(), opt,
+      data.count, opt,
       [&](const Minibatch& b) {
         Rng r = b.rng();
         double d_loss = 0.0;
         // ---- the discriminator's step(s): minimise L_D = -V(D, G) (eq. 13.1) -------------------
         for (int k = 0; k < c.d_steps; ++k) {
           MatF X(c.data_dim, 2 * b.size);
-          for (Index j = 0; j < b.size; ++j) X.col(j) = data.col(b.indices[j]);
+          X.leftCols(b.size) = data.batch(b.indices, b.size);
           X.rightCols(b.size) = gan.gen.forward(r.normal_matrix<float>(c.latent, b.size));
           adam_d.zero_grad();
           const MatF& S = gan.disc.forward(X);  // one pass over [real, fake]

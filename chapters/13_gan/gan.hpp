@@ -70,11 +70,19 @@ struct GanHistory {
   double seconds = 0.0;
 };
 
-// Trains on the columns of `data` (data_dim x N, float) with train_minibatches: per batch,
-// `d_steps` discriminator steps (eq. 13.1, exercise 13.1) then one generator step (eq. 13.4,
-// exercise 13.2 or 13.3), each with its own Adam. After each epoch `after_epoch(epoch)` may
-// record more (mode coverage); its string goes to the progress line.
-GanHistory train_gan(Gan& gan, const MatF& data, std::uint64_t seed, const std::vector<int>& snapshot_epochs,
+// Real data for training: `count` samples and a batch of them by index (data_dim x size, float).
+struct RealData {
+  Index count = 0;
+  std::function<MatF(const Index* idx, Index size)> batch;
+};
+RealData columns_of(const MatF& X);       // the columns of a matrix (the ring's training points)
+RealData images_of(const ImageSet& set);  // images in [0, 1], converted a batch at a time
+
+// Trains with train_minibatches over `data`: per batch, `d_steps` discriminator steps (eq. 13.1,
+// exercise 13.1) then one generator step (eq. 13.4, exercise 13.2 or 13.3), each with its own Adam.
+// After each epoch `after_epoch(epoch)` may record more (mode coverage); its string goes to the
+// progress line. Snapshots: Gen(z) for `snapshot_n` fixed z after each epoch listed (0: before).
+GanHistory train_gan(Gan& gan, const RealData& data, std::uint64_t seed, const std::vector<int>& snapshot_epochs,
                      Index snapshot_n, const std::function<std::string(int)>& after_epoch, std::ostream* progress,
                      const DiscLossFn& disc_loss = discriminator_loss,
                      const GenLossFn& gen_loss = {});

@@ -6,14 +6,17 @@
 //      two generator losses and their gradients through both networks (13.4); the saturation of the
 //      minimax loss (13.5); the mode-coverage measure (13.6);
 //   2. the figures of the derivations: D* and V on the 1-D pair, the two gradients over D(x~);
-//   3. GANs on 8 Gaussians on a ring, where every density is known: modes covered through training;
+//   3. GANs on 8 Gaussians on a ring, where every density is known: modes covered through training,
+//      a collapse and what changes it, chapter 8's VAE beside them;
 //   4. a small MLP GAN on Fashion-MNIST (or the sprites).
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 
 #include "13_gan/checks.hpp"
 #include "13_gan/gan.hpp"
+#include "13_gan/ring.hpp"
 #include "course/chapter.hpp"
 #include "course/error.hpp"
 #include "course/nn.hpp"
@@ -29,7 +32,7 @@ namespace {
 std::vector<double> row(const MatD& M, Index r) { return std::vector<double>(M.row(r).begin(), M.row(r).end()); }
 
 // A square scatter panel of the columns of X, with the ring's modes and their 3-sd circles.
-[[maybe_unused]] plot::Panel scatter(const std::string& title, const MatD& X, const std::string& colour) {
+plot::Panel scatter(const std::string& title, const MatD& X, const std::string& colour) {
   plot::Panel p;
   p.title = title;
   p.square = true;
@@ -48,6 +51,21 @@ std::vector<double> row(const MatD& M, Index r) { return std::vector<double>(M.r
     p.series.push_back(plot::lines("", cx, cy, "lw 1 lc rgb '#888888'"));
   }
   return p;
+}
+
+// "5 D steps, lr_g 1e-4": what the variant changes from the base run.
+std::string variant_name(const GanConfig& v, const GanConfig& base) {
+  std::vector<std::string> parts;
+  if (v.objective != base.objective) parts.push_back(v.objective == GeneratorObjective::Minimax ? "minimax" : "non-saturating");
+  if (v.d_steps != base.d_steps) parts.push_back(std::to_string(v.d_steps) + " D steps");
+  if (v.latent != base.latent) parts.push_back(std::to_string(v.latent) + "-D noise");
+  if (v.hidden != base.hidden) parts.push_back(std::to_string(v.hidden) + " hidden");
+  if (v.lr_d != base.lr_d) parts.push_back("lr_D " + format_number(v.lr_d));
+  if (v.lr_g != base.lr_g) parts.push_back("lr_G " + format_number(v.lr_g));
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
+  if (s.empty()) return "non-saturating (again)";
+  return v.lr_d < v.lr_g ? "slow D: " + s : s;
 }
 
 void figures_of_the_derivations(plot::Figures& figs) {
@@ -123,10 +141,39 @@ void figures_of_the_derivations(plot::Figures& figs) {
 int main(int argc, char** argv) {
   return run_chapter([&] {
     ChapterCli cli("13", "generative adversarial networks: the optimal discriminator, JSD, saturation, mode collapse");
+    int ring_epochs = 0, image_epochs = 0;
+    Index images = 0;
+    GanConfig variant = ring_config(0);  // the third ring GAN: a change to the first one
+    std::string variant_loss = "ns";
+    variant.lr_d = 1e-4;  // a discriminator 10x slower than the generator: the collapse of the doc
+    cli.chapter_options().add_options()
+      ("variant-d-steps", po::value<int>(&variant.d_steps), "third ring GAN: discriminator steps per generator step (default 1)")
+      ("variant-latent", po::value<Index>(&variant.latent), "third ring GAN: noise dimension (default 2)")
+      ("variant-hidden", po::value<Index>(&variant.hidden), "third ring GAN: hidden units per layer (default 128)")
+      ("variant-lr-d", po::value<double>(&variant.lr_d), "third ring GAN: discriminator learning rate (default 1e-4)")
+      ("variant-lr-g", po::value<double>(&variant.lr_g), "third ring GAN: generator learning rate (default 1e-3)")
+      ("variant-loss", po::value<std::string>(&variant_loss), "third ring GAN: generator loss, ns or mm (default ns)")
+      ("ring-epochs", po::value<int>(&ring_epochs), "epochs of each GAN on the ring (default 40, --quick 4)")
+      ("image-epochs", po::value<int>(&image_epochs), "epochs of the image GAN (default 20, --quick 1)")
+      ("images", po::value<Index>(&images), "training images of the image GAN (default 60000, --quick 1000)");
     const CommonOptions opt = cli.parse(argc, argv);
+    if (!cli.vm().count("ring-epochs")) ring_epochs = opt.quick ? 4 : 40;
+    if (!cli.vm().count("image-epochs")) image_epochs = opt.epochs_or(opt.quick ? 1 : 20);
+    if (!cli.vm().count("images")) images = opt.quick ? 1000 : 60000;
+    if (ring_epochs < 1 || ring_epochs > 10000) throw InputError("--ring-epochs must be between 1 and 10000");
+    if (image_epochs < 0 || image_epochs > 1000) throw InputError("--image-epochs (or --epochs) must be between 0 and 1000");
+    if (images < 64) throw InputError("--images must be at least 64");
+    if (variant_loss != "ns" && variant_loss != "mm") throw InputError("--variant-loss must be ns or mm");
+    if (variant.d_steps < 1 || variant.d_steps > 100) throw InputError("--variant-d-steps must be between 1 and 100");
+    if (variant.latent < 1 || variant.latent > 1024 || variant.hidden < 1 || variant.hidden > 4096)
+      throw InputError("--variant-latent must be in 1..1024 and --variant-hidden in 1..4096");
+    if (!(variant.lr_d > 0 && variant.lr_d < 1 && variant.lr_g > 0 && variant.lr_g < 1))
+      throw InputError("--variant-lr-d and --variant-lr-g must be in (0, 1)");
+    variant.epochs = ring_epochs;
+    variant.objective = variant_loss == "ns" ? GeneratorObjective::NonSaturating : GeneratorObjective::Minimax;
     std::cout << "Chapter 13: generative adversarial networks\n";
-    if (const std::string dir = find_image_data(opt.data); !dir.empty() && !std::filesystem::is_directory(dir))
-      throw InputError("--data " + dir + ": no such directory");
+    // Read the data first, so a bad --data fails at once.
+    const TrainTest data = load_image_data(opt.data, std::cout);
 
     // ---- 1. The derivations, checked -----------------------------------------------------------
     Stopwatch clock;
@@ -157,9 +204,149 @@ int main(int argc, char** argv) {
               << " nats, JSD(q || p) = (V + log 4) / 2 = " << (v_star + std::log(4.0)) / 2.0 << " nats\n";
     record_metric("v_star", v_star, 4);
     record_metric("jsd_1d", (v_star + std::log(4.0)) / 2.0, 4);
-
     plot::Figures figs = make_figures(opt);
     figures_of_the_derivations(figs);
+
+    // ---- 2. GANs on the ring: mode coverage through training -------------------------------------
+    const GaussianMixture2D ring = ring_data();
+    Rng data_rng(opt.seed + 200);
+    const MatF ring_train = ring.sample(20000, data_rng).cast<float>();
+    const Index eval_n = 2000;
+    std::cout << "\nGANs on 8 Gaussians on a ring (20,000 training points). Mode coverage on " << eval_n
+              << " fresh samples: a mode is covered with >= " << coverage_min_count(ring, eval_n)
+              << " samples within 3 sd of it (a perfect sampler covers all 8 except with probability 1e-6)\n";
+    const std::vector<int> shots = {0, 1, ring_epochs / 8, ring_epochs / 4, ring_epochs / 2, ring_epochs};
+    std::vector<RingRun> runs;
+    {
+      GanConfig ns = ring_config(ring_epochs);
+      GanConfig mm = ns;
+      mm.objective = GeneratorObjective::Minimax;
+      runs.push_back(train_ring_gan("non-saturating", ns, ring_train, opt.seed + 13, eval_n, shots, &std::cout));
+      runs.push_back(train_ring_gan("minimax", mm, ring_train, opt.seed + 13, eval_n, shots, &std::cout));
+      runs.push_back(train_ring_gan(variant_name(variant, ns), variant, ring_train, opt.seed + 13, eval_n, shots, &std::cout));
+    }
+    const RingVae vae = train_ring_vae(ring_train, opt.quick ? 5 : 40, opt.seed + 80, eval_n);
+    const ModeCoverage vae_cov = mode_coverage(ring, vae.samples);
+    std::cout << "\nRing summary (" << eval_n << " samples each):\n";
+    for (const RingRun& r : runs)
+      std::cout << "  GAN " << std::left << std::setw(28) << r.name << std::right << " modes covered " << r.final.covered
+                << "/8, on some mode " << std::setprecision(3) << 100 * r.final.on_mode << "% (perfect: "
+                << 100 * r.final.expected_on_mode << "%), " << r.history.seconds << " s\n";
+    std::cout << "  VAE (chapter 8, Gaussian decoder)  modes covered " << vae_cov.covered << "/8, on some mode "
+              << 100 * vae_cov.on_mode << "%, decoder sd " << vae.noise_sd << ", " << vae.seconds << " s\n";
+    record_metric("ns_modes", runs[0].final.covered, 0);
+    record_metric("ns_on_mode", 100 * runs[0].final.on_mode, 1);
+    record_metric("mm_modes", runs[1].final.covered, 0);
+    record_metric("mm_on_mode", 100 * runs[1].final.on_mode, 1);
+    record_metric("var_modes", runs[2].final.covered, 0);
+    record_metric("var_on_mode", 100 * runs[2].final.on_mode, 1);
+    const auto first_all = [](const RingRun& r) {
+      for (std::size_t e = 0; e < r.covered.size(); ++e)
+        if (r.covered[e] == 8) return double(e + 1);
+      return -1.0;
+    };
+    record_metric("ns_first_all", first_all(runs[0]), 0);
+    record_metric("mm_first_all", first_all(runs[1]), 0);
+    record_metric("var_max_modes", *std::max_element(runs[2].covered.begin(), runs[2].covered.end()), 0);
+    record_metric("ring_epochs", ring_epochs, 0);
+    record_metric("mm_min_d_fake", *std::min_element(runs[1].history.d_fake.begin(), runs[1].history.d_fake.end()), 3);
+    record_metric("ns_min_d_fake", *std::min_element(runs[0].history.d_fake.begin(), runs[0].history.d_fake.end()), 3);
+    record_metric("vae_modes", vae_cov.covered, 0);
+    record_metric("vae_on_mode", 100 * vae_cov.on_mode, 1);
+    record_metric("vae_sd", vae.noise_sd, 3);
+
+    // ---- 3. A small MLP GAN on images ------------------------------------------------------------
+    const ImageSet train_images = data.train.head(std::min(images, data.train.size()));
+    GanConfig ic;
+    ic.data_dim = train_images.dim();
+    ic.latent = opt.quick ? 16 : 64;
+    ic.hidden = opt.quick ? 64 : 256;
+    ic.layers = 2;
+    ic.generator_out = nn::Activation::Sigmoid;
+    ic.lr_d = ic.lr_g = 2e-4;
+    ic.batch = 64;
+    ic.epochs = image_epochs;
+    std::vector<int> image_shots = {0};
+    for (int e : {1, image_epochs / 10, image_epochs / 4, image_epochs / 2, image_epochs})
+      if (e > image_shots.back()) image_shots.push_back(e);
+    Rng image_init(opt.seed + 300);
+    Gan image_gan = make_gan(ic, image_init);
+    std::cout << "\nImage GAN on " << train_images.size() << " " << data.source << " images: Gen " << image_gan.gen.describe()
+              << "; Disc " << image_gan.disc.describe() << "; Adam lr 2e-4, beta1 0.5, batches of 64, " << image_epochs
+              << " epochs\n";
+    const GanHistory image_history =
+        image_epochs > 0 ? train_gan(image_gan, images_of(train_images), opt.seed + 301, image_shots, 12, {}, &std::cout) : GanHistory{};
+    if (image_epochs > 0) {
+      std::cout << "  " << image_history.seconds << " s; last epoch: mean D(real) " << image_history.d_real.back()
+                << ", mean D(fake) " << image_history.d_fake.back() << ", L_D " << image_history.d_loss.back() << ", L_G "
+                << image_history.g_loss.back() << "\n";
+      record_metric("image_seconds", image_history.seconds, 1);
+      record_metric("image_d_real", image_history.d_real.back(), 3);
+      record_metric("image_d_fake", image_history.d_fake.back(), 3);
+    }
+
+    // ---- 4. Figures ------------------------------------------------------------------------------
+    using plot::Panel;
+    {
+      std::vector<Panel> panels;
+      const std::vector<std::string> colours = {"#1f77b4", "#d62728", "#2ca02c"};
+      for (std::size_t k = 0; k < runs.size(); ++k)
+        for (std::size_t s = 0; s < runs[k].history.snapshots.size(); ++s)
+          panels.push_back(scatter(runs[k].name + ", epoch " + std::to_string(shots[s]), runs[k].history.snapshots[s], colours[k]));
+      figs.draw("ring_training", plot::Figure{"Samples of Gen through training (" + std::to_string(eval_n) +
+                                                  " fixed z; circles: 3 sd around each mode)",
+                                              panels, int(runs.size()), 1800, 320 * int(runs.size()) + 40});
+    }
+    {
+      std::vector<Panel> panels;
+      Rng r(opt.seed + 400);
+      panels.push_back(scatter("data (8 modes)", ring.sample(eval_n, r), "#000000"));
+      const std::vector<std::string> colours = {"#1f77b4", "#d62728", "#2ca02c"};
+      for (std::size_t k = 0; k < runs.size(); ++k)
+        panels.push_back(scatter("GAN " + runs[k].name + ": " + std::to_string(runs[k].final.covered) + "/8 modes",
+                                 runs[k].samples, colours[k]));
+      panels.push_back(scatter("VAE: " + std::to_string(vae_cov.covered) + "/8 modes, " +
+                                   std::to_string(int(std::lround(100 * vae_cov.on_mode))) + "% on a mode",
+                               vae.samples, "#9467bd"));
+      figs.draw("ring_final", plot::Figure{"After training: GANs beside a VAE on the same data", panels, 1, 1800, 400});
+    }
+    {
+      Panel a, b;
+      a.title = "modes covered (of 8)";
+      a.xlabel = "epoch";
+      a.yrange = std::make_pair(0.0, 8.5);
+      a.key = "bottom right";
+      b.title = "share of samples on some mode";
+      b.xlabel = "epoch";
+      b.yrange = std::make_pair(0.0, 1.05);
+      b.key = "bottom right";
+      for (const RingRun& r : runs) {
+        a.series.push_back(plot::lines(r.name, r.history.epoch, r.covered, "lw 2"));
+        b.series.push_back(plot::lines(r.name, r.history.epoch, r.on_mode, "lw 2"));
+      }
+      b.series.push_back(plot::hline("perfect sampler", runs[0].final.expected_on_mode, 1.0, double(ring_epochs), "dt 2 lc rgb '#000000'"));
+      figs.draw("ring_coverage", plot::Figure{"Mode coverage through training (eq. 13.6)", {a, b}, 1, 1300, 480});
+    }
+    if (image_epochs > 0) {
+      plot::Montage m;
+      m.title = "Image GAN: Gen(z) for 12 fixed z through training (top: before training)";
+      m.image_rows = train_images.rows;
+      m.image_cols = train_images.cols;
+      for (std::size_t s = 0; s < image_history.snapshots.size(); ++s) {
+        m.rows.push_back(plot::columns(image_history.snapshots[s], 12));
+        m.row_labels.push_back("epoch " + std::to_string(image_shots[s]));
+      }
+      figs.draw("image_samples", m);
+      Panel a;
+      a.title = "the discriminator through training (mean over each epoch)";
+      a.xlabel = "epoch";
+      a.ylabel = "mean D(x)";
+      a.yrange = std::make_pair(0.0, 1.0);
+      a.series.push_back(plot::lines("D(real)", image_history.epoch, image_history.d_real, "lw 2"));
+      a.series.push_back(plot::lines("D(fake)", image_history.epoch, image_history.d_fake, "lw 2"));
+      a.series.push_back(plot::hline("1/2 (D* when p = q)", 0.5, 1.0, double(image_epochs), "dt 3 lc rgb '#888888'"));
+      figs.draw("image_training", plot::Figure{"Image GAN: the discriminator's view", {a}, 1, 800, 480});
+    }
     return finish_chapter(figs, {&table});
   });
 }
