@@ -14,6 +14,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <tuple>
 
 #include "10_vq_vae/checks.hpp"
 #include "10_vq_vae/grid_checks.hpp"
@@ -106,6 +107,17 @@ int main(int argc, char** argv) {
     std::cout << "\nSummary\n" << std::setprecision(4);
     report("codebook loss", loss_run, ev_loss);
     report("EMA          ", ema_run, ev_ema);
+    // The numbers docs/10-vq-vae.md section 7 quotes, from this run.
+    for (const auto& [name, run, ev] : {std::tuple{std::string("loss"), &loss_run, &ev_loss}, std::tuple{std::string("ema"), &ema_run, &ev_ema}}) {
+      record_metric("mlp_" + name + "_reconstruction", ev->reconstruction, 1);
+      record_metric("mlp_" + name + "_quantisation", ev->quantisation, 1);
+      record_metric("mlp_" + name + "_perplexity", perplexity(ev->usage), 1);
+      record_metric("mlp_" + name + "_restarts", double(run->restarts), 0);
+      record_metric("mlp_" + name + "_max_dead", run->dead.empty() ? 0.0 : *std::max_element(run->dead.begin(), run->dead.end()), 0);
+      record_metric("mlp_" + name + "_first_window_loss", run->loss.empty() ? 0.0 : run->loss.front(), 0);
+    }
+    record_metric("mlp_epochs", double(cfg.epochs), 0);
+    record_metric("mlp_train_images", double(train.size()), 0);
     std::cout << "  (an upper bound on the code's information: M log K = " << double(cfg.positions) * std::log(double(cfg.codes))
               << " nats per image)\n";
 
