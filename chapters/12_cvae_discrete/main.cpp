@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
       table.add(check_eq_12_2_cvae_gradient(c, cvae_gradient(c)));
       SmallDvae d = small_dvae();
       table.add(check_eq_12_10_dvae_gradient(d, dvae_gradient(d)));
+      table.add(check_eq_12_6_network_kl(d));
+      table.add(check_eq_12_3_discrete_elbo_unbiased(d));
     }
     table.print(std::cout, "Verification on small problems (double)");
 
@@ -154,9 +156,10 @@ int main(int argc, char** argv) {
 
     // The test ELBOs of the last epoch again, per image (the same seed, so their means are the
     // curves' last points), for standard errors over images and paired differences.
-    const VecD cvae_elbo = cvae_test_elbo(cvae, test_set, opt.seed + 200 + 77);
-    const VecD dvae_elbo = dvae_test_elbo(dvae, test_set, opt.seed + 300 + 77);
-    const VecD gauss_elbo = gaussian_test_elbo(gauss, test_set, opt.seed + 400 + 77);
+    VecD cvae_kl, dvae_kl, gauss_kl;
+    const VecD cvae_elbo = cvae_test_elbo(cvae, test_set, opt.seed + 200 + 77, &cvae_kl);
+    const VecD dvae_elbo = dvae_test_elbo(dvae, test_set, opt.seed + 300 + 77, &dvae_kl);
+    const VecD gauss_elbo = gaussian_test_elbo(gauss, test_set, opt.seed + 400 + 77, &gauss_kl);
     // log p(x) >= log p(x | y) + log p(y) for the true label, so ELBO(x | y) + log p(y) bounds the
     // CVAE's log p(x) with p(y) = 1/C (Fashion-MNIST's classes are balanced).
     const VecD cvae_joint = cvae_elbo.array() - std::log(double(classes));
@@ -170,17 +173,18 @@ int main(int argc, char** argv) {
               << "  classifier 784-256-" << classes << " (" << classifier_epochs << " epochs): accuracy on real test images "
               << interval(real_accuracy) << "\n"
               << "  CVAE 784+" << classes << "-400-" << latent << ", " << epochs << " epochs in " << fixed(cvae_curve.seconds, 1)
-              << " s: test ELBO(x|y) " << nats(e_cvae) << " nats per image\n"
+              << " s: test ELBO(x|y) " << nats(e_cvae) << " nats per image (KL " << fixed(cvae_kl.mean(), 1) << ")\n"
               << "    its samples (z ~ N(0, I), " << per_class << " per class) classified as the requested class: "
               << interval(sample_accuracy) << " (chance " << pct(1.0 / double(classes)) << ")\n"
               << "    as a model of x: ELBO(x|y) - log " << classes << " = " << nats(e_joint)
               << " <= log p(x); minus the Gaussian VAE's ELBO, paired: " << nats(d_joint) << "\n"
               << "  Gumbel-softmax VAE 784-400-" << groups << "x10, " << epochs << " epochs in " << fixed(dvae_curve.seconds, 1)
               << " s, tau annealed 1 -> " << fixed(dvae_curve.tau.back(), 2) << ": test ELBO (discrete z) " << nats(e_dvae)
-              << " nats per image\n"
+              << " nats per image (KL " << fixed(dvae_kl.mean(), 1) << " of at most " << fixed(double(groups) * std::log(10.0), 1)
+              << ")\n"
               << "    minus the Gaussian VAE's ELBO, paired: " << nats(d_dvae) << "\n"
               << "  Gaussian VAE 784-400-" << latent << " (chapter 8), " << epochs << " epochs in " << fixed(gauss_curve.seconds, 1)
-              << " s: test ELBO " << nats(e_gauss) << " nats per image\n";
+              << " s: test ELBO " << nats(e_gauss) << " nats per image (KL " << fixed(gauss_kl.mean(), 1) << ")\n";
     record_metric("classifier_accuracy", 100 * real_accuracy.rate, 1);
     record_metric("classifier_accuracy_lower", 100 * real_accuracy.lower, 1);
     record_metric("classifier_accuracy_upper", 100 * real_accuracy.upper, 1);
@@ -196,6 +200,9 @@ int main(int argc, char** argv) {
     record_metric("dvae_minus_gaussian", d_dvae.mean);
     record_metric("dvae_minus_gaussian_se", d_dvae.se);
     record_metric("gaussian_test_elbo", e_gauss.mean);
+    record_metric("cvae_kl", cvae_kl.mean(), 1);
+    record_metric("dvae_kl", dvae_kl.mean(), 1);
+    record_metric("gaussian_kl", gauss_kl.mean(), 1);
     record_metric("test_elbo_se", std::max({e_cvae.se, e_dvae.se, e_gauss.se}));
     record_metric("epochs", double(epochs), 0);
     record_metric("test_images", double(test_set.size()), 0);

@@ -1,6 +1,9 @@
 // The bodies of 12_cvae_discrete/network_checks.hpp's checks.
 #include "12_cvae_discrete/network_checks.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "12_cvae_discrete/model.hpp"
 
 namespace course::ch12 {
@@ -121,6 +124,76 @@ CheckRow check_eq_12_10_dvae_gradient(SmallDvae& s, const NetworkGradient& g) {
                          copy_parameters(s.model.parameters(), wide);
                          return double(wide.forward(X, G, (long double)s.tau) - base);
                        });
+}
+
+CheckRow check_eq_12_6_network_kl(SmallDvae& s, const NetworkKl& kl) {
+  Dvae<double>& m = s.model;
+  m.encode(s.X);
+  const MatD Theta = m.Theta;
+  const VecD network = kl ? kl(m, Theta) : m.kl_to_uniform(Theta);
+  const MatD Q = m.posterior();
+  const Index K = m.config.classes, N = m.config.groups;
+  double worst = -1.0, lhs = NAN, rhs = NAN;
+  for (Index j = 0; j < Theta.cols(); ++j) {
+    const MatD Qj = Eigen::Map<const MatD>(Q.col(j).data(), K, N);  // column n = group n
+    const double exact = categorical_kl_to_uniform(Qj);
+    const double err = std::abs(network(j) - exact) / std::max({1.0, std::abs(exact), std::abs(network(j))});
+    if (!(err <= worst)) {  // a NaN sticks
+      worst = err;
+      lhs = network(j);
+      rhs = exact;
+    }
+    if (std::isnan(err)) break;
+  }
+  return check_identity("12.6", "network's KL(q || uniform) from the logits = exercise 12.5 of softmax(theta), " +
+                                    std::to_string(N) + " groups of " + std::to_string(K),
+                        lhs, rhs);
+}
+
+MatD gumbel_noise_matrix(Index rows, Index cols, Rng& rng) {
+  MatD G(rows, cols);
+  for (Index j = 0; j < cols; ++j) G.col(j) = gumbel_noise(rows, rng);
+  return G;
+}
+
+CheckRow check_eq_12_3_discrete_elbo_unbiased(SmallDvae& s, const CodeNoise& noise, Index n, std::uint64_t seed) {
+  Dvae<double>& m = s.model;
+  const Index K = m.config.classes, N = m.config.groups;
+  const VecD x = s.X.col(0);
+  // Exact: every code, its probability under q and its log p(x | z).
+  m.encode(MatD(x));
+  const double kl = m.kl_to_uniform(m.Theta)(0);
+  const VecD q = m.posterior().col(0);
+  Index codes = 1;
+  for (Index g = 0; g < N; ++g) codes *= K;
+  MatD Code = MatD::Zero(N * K, codes);
+  VecD prob(codes);
+  for (Index c = 0; c < codes; ++c) {
+    double p = 1.0;
+    for (Index g = 0, rest = c; g < N; ++g, rest /= K) {
+      Code(g * K + rest % K, c) = 1.0;
+      p *= q(g * K + rest % K);
+    }
+    prob(c) = p;
+  }
+  const MatD A = m.decode(Code);
+  VecD rec;
+  MatD unused;
+  bernoulli_loss_columns(A, MatD(x.replicate(1, codes)), rec, unused);
+  const double exact = -prob.dot(rec) - kl;
+  // Monte Carlo: n independent draws of g, each column of one batch.
+  Rng rng(seed, 0);
+  const MatD G = noise(N * K, n, rng);
+  const VecD draws = m.discrete_elbo(MatD(x.replicate(1, n)), G);
+  McEstimate e;
+  e.n = n;
+  e.seed = seed;
+  e.mean = draws.mean();
+  e.sd = std::sqrt((draws.array() - e.mean).square().sum() / double(n - 1));
+  e.se = e.sd / std::sqrt(double(n));
+  return check_monte_carlo("12.3", "network's discrete ELBO with z = one_hot(argmax(theta + g)) is unbiased: exact sum over all " +
+                                       std::to_string(codes) + " codes vs mean of draws",
+                           exact, e);
 }
 
 }  // namespace course::ch12

@@ -2,6 +2,7 @@
 // loss with respect to every parameter, against central differences, on small models in double.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "12_cvae_discrete/networks.hpp"
@@ -43,5 +44,21 @@ NetworkGradient dvae_gradient(SmallDvae& s);
 // Wrong formulas it rejects: the categorical KL's gradient left out; the encoder's gradient with
 // a wrong factor tau^2 (the Jacobian's 1/tau taken as tau).
 CheckRow check_eq_12_10_dvae_gradient(SmallDvae& s, const NetworkGradient& g);
+
+// (12.6) in the network: Dvae::kl_to_uniform (from the logits, the training loss's KL) of each
+// image of the small model against exercise 12.5's categorical_kl_to_uniform of its posterior
+// (identity, 1e-10, the worst image). Wrong formula it rejects: the log K missing.
+using NetworkKl = std::function<VecD(Dvae<double>& model, const MatD& Theta)>;
+CheckRow check_eq_12_6_network_kl(SmallDvae& s, const NetworkKl& kl = {});
+
+// (12.3) in the network: the discrete ELBO of one image with z = one_hot(argmax(theta + g)),
+// averaged over n draws of g, against the exact ELBO sum_z q(z|x) log p(x|z) - KL(q || uniform)
+// by enumerating all K^N = 64 codes of the small model (z = 5, false-failure rate 5.7e-7).
+// Wrong formula it rejects: Gaussian noise for Gumbel noise (the code then is not a draw from q;
+// 2^18 draws put it about 11 SE off: 5.4 SE with 2^16, too close to the threshold).
+using CodeNoise = std::function<MatD(Index rows, Index cols, Rng& rng)>;
+MatD gumbel_noise_matrix(Index rows, Index cols, Rng& rng);
+CheckRow check_eq_12_3_discrete_elbo_unbiased(SmallDvae& s, const CodeNoise& noise = gumbel_noise_matrix,
+                                               Index n = Index(1) << 18, std::uint64_t seed = 1203);
 
 }  // namespace course::ch12

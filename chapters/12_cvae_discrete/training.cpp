@@ -37,13 +37,16 @@ std::string no_note(Curve&) { return ""; }
 
 // f(first, n, rng) -> the ELBOs of test images [first, first + n), in batches of 500; batch k draws
 // from Rng(seed, k).
-template <class F>
-VecD per_image(const ImageSet& test, std::uint64_t seed, F&& f) {
+// `model_kl()` returns the last batch's per-image KL, copied into *kl when kl is not null.
+template <class F, class Kl>
+VecD per_image(const ImageSet& test, std::uint64_t seed, VecD* kl, F&& f, Kl&& model_kl) {
   VecD elbo(test.size());
+  if (kl) kl->resize(test.size());
   for (Index first = 0, k = 0; first < test.size(); first += 500, ++k) {
     const Index n = std::min<Index>(500, test.size() - first);
     Rng rng(seed, std::uint64_t(k));
     elbo.segment(first, n) = f(first, n, rng);
+    if (kl) kl->segment(first, n) = model_kl().template cast<double>();
   }
   return elbo;
 }
@@ -150,12 +153,12 @@ Accuracy test_accuracy(Classifier& c, const ImageSet& test) {
 
 // ---- CVAE ---------------------------------------------------------------------------------------
 
-VecD cvae_test_elbo(Cvae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
+VecD cvae_test_elbo(Cvae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl) {
+  return per_image(test, seed, kl, [&](Index first, Index n, Rng& rng) -> VecD {
     m.forward(test.range<float>(first, n), labels_one_hot_range(test, first, n, m.config.classes),
               rng.normal_matrix<float>(m.latent(), n));
     return -(m.reconstruction + m.kl).cast<double>();
-  });
+  }, [&] { return m.kl; });
 }
 
 Curve train_cvae(Cvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,
@@ -198,10 +201,10 @@ MatF gumbel_matrix(Index rows, Index cols, Rng& rng) {
   return G;
 }
 
-VecD dvae_test_elbo(Dvae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
+VecD dvae_test_elbo(Dvae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl) {
+  return per_image(test, seed, kl, [&](Index first, Index n, Rng& rng) -> VecD {
     return m.discrete_elbo(test.range<float>(first, n), gumbel_matrix(m.code_size(), n, rng)).cast<double>();
-  });
+  }, [&] { return m.kl; });
 }
 
 Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, double tau0, double tau_min,
@@ -233,11 +236,11 @@ Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, in
 
 // ---- chapter 8's VAE ------------------------------------------------------------------------------
 
-VecD gaussian_test_elbo(ch08::Vae<float>& m, const ImageSet& test, std::uint64_t seed) {
-  return per_image(test, seed, [&](Index first, Index n, Rng& rng) -> VecD {
+VecD gaussian_test_elbo(ch08::Vae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl) {
+  return per_image(test, seed, kl, [&](Index first, Index n, Rng& rng) -> VecD {
     m.forward(test.range<float>(first, n), rng.normal_matrix<float>(m.latent(), n));
     return -(m.reconstruction + m.kl).cast<double>();
-  });
+  }, [&] { return m.kl; });
 }
 
 Curve train_gaussian_vae(ch08::Vae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,

@@ -47,10 +47,12 @@ inline constexpr double kWilsonZ = 1.96;
 Accuracy accuracy(const std::vector<int>& predicted, const std::vector<int>& wanted);
 Accuracy test_accuracy(Classifier& c, const ImageSet& test);
 
+// The test ELBO functions below also return each image's KL term (the rate, nats) in *kl when given.
+
 // ---- the CVAE -----------------------------------------------------------------------------------
 // The one-sample ELBO(x | y) of every test image (nats), in batches of 500; batch k draws its eps
 // from Rng(seed, k). Its mean and standard error over images: ch08::over_images.
-VecD cvae_test_elbo(Cvae<float>& m, const ImageSet& test, std::uint64_t seed);
+VecD cvae_test_elbo(Cvae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl = nullptr);
 Curve train_cvae(Cvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,
                  std::ostream* progress);
 // `per_class` decoder means for every class, each from z ~ N(0, I): (D x classes * per_class),
@@ -61,7 +63,7 @@ MatF cvae_samples(Cvae<float>& m, Index per_class, std::uint64_t seed, std::vect
 // Gumbel noise for a code of `rows` x `cols` from rng.
 MatF gumbel_matrix(Index rows, Index cols, Rng& rng);
 // The discrete ELBO (Dvae::discrete_elbo, one sample) of every test image.
-VecD dvae_test_elbo(Dvae<float>& m, const ImageSet& test, std::uint64_t seed);
+VecD dvae_test_elbo(Dvae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl = nullptr);
 // Trains with tau annealed per step: tau = max(tau_min, tau0 exp(-rate step)), rate chosen so that
 // tau reaches tau_min after `anneal_fraction` of the steps (Jang et al. 2017 anneal 1 -> 0.5).
 Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, double tau0, double tau_min,
@@ -69,7 +71,7 @@ Curve train_dvae(Dvae<float>& m, const ImageSet& train, const ImageSet& test, in
 
 // ---- chapter 8's Gaussian VAE, for comparison ---------------------------------------------------------
 // The one-sample ELBO of every test image (the per-image values behind ch08::mean_elbo).
-VecD gaussian_test_elbo(ch08::Vae<float>& m, const ImageSet& test, std::uint64_t seed);
+VecD gaussian_test_elbo(ch08::Vae<float>& m, const ImageSet& test, std::uint64_t seed, VecD* kl = nullptr);
 Curve train_gaussian_vae(ch08::Vae<float>& m, const ImageSet& train, const ImageSet& test, int epochs, std::uint64_t seed,
                          std::ostream* progress);
 

@@ -41,6 +41,24 @@ BOOST_AUTO_TEST_CASE(eq_12_10_gumbel_softmax_vae_minibatch_gradient_of_every_par
   COURSE_CHECK_REJECTS(check_eq_12_10_dvae_gradient(s, scaled), "the encoder's gradient with a factor tau^2 (tau for 1/tau)");
 }
 
+BOOST_AUTO_TEST_CASE(eq_12_6_network_kl_from_logits_equals_the_closed_form) {
+  SmallDvae s = small_dvae();
+  COURSE_CHECK(check_eq_12_6_network_kl(s));
+  // Rejects: the log K missing (the negative entropy alone), N log K per image.
+  const NetworkKl no_log_k = [](Dvae<double>& m, const MatD& Theta) -> VecD {
+    return m.kl_to_uniform(Theta).array() - double(m.config.groups) * std::log(double(m.config.classes));
+  };
+  COURSE_CHECK_REJECTS(check_eq_12_6_network_kl(s, no_log_k), "the KL without its log K");
+}
+
+BOOST_AUTO_TEST_CASE(eq_12_3_network_discrete_elbo_unbiased_against_enumeration) {
+  SmallDvae s = small_dvae();
+  COURSE_CHECK(check_eq_12_3_discrete_elbo_unbiased(s));
+  // Rejects: Gaussian noise in place of Gumbel noise (the code is then not a draw from q).
+  const CodeNoise gaussian = [](Index rows, Index cols, Rng& rng) { return rng.normal_matrix<double>(rows, cols); };
+  COURSE_CHECK_REJECTS(check_eq_12_3_discrete_elbo_unbiased(s, gaussian), "Gaussian noise for Gumbel noise");
+}
+
 BOOST_AUTO_TEST_CASE(gumbel_softmax_vae_straight_through_forward_sees_one_hot_codes) {
   // Not an equation: in straight-through mode the decoder's input is the one-hot code of the
   // relaxed sample (eq. 12.9), and its backward pass still runs through the relaxed sample.
