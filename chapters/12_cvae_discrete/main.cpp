@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
     record_metric("test_elbo_se", std::max({e_cvae.se, e_dvae.se, e_gauss.se}));
     record_metric("epochs", double(epochs), 0);
     record_metric("test_images", double(test_set.size()), 0);
+    record_metric("train_images", double(train_set.size()), 0);
 
     // ---- 5. Figures -------------------------------------------------------------------------------
     plot::Figures figs = make_figures(opt);
