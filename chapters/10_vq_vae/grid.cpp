@@ -19,16 +19,6 @@ MatD code_vectors(const MatD& E, const std::vector<Index>& codes) {
   for (std::size_t n = 0; n < codes.size(); ++n) Zq.col(Index(n)) = E.col(codes[n]);
   return Zq;
 }
-// A student's nearest_codes could return anything: check before indexing the codebook with it.
-void require_valid_codes(const std::vector<Index>& codes, Index n, Index K) {
-  if (Index(codes.size()) != n)
-    throw std::invalid_argument("nearest_codes returned " + std::to_string(codes.size()) + " codes for " +
-                                std::to_string(n) + " vectors");
-  for (Index k : codes)
-    if (k < 0 || k >= K)
-      throw std::invalid_argument("nearest_codes returned code " + std::to_string(k) + ", outside [0, K = " +
-                                  std::to_string(K) + ")");
-}
 }  // namespace
 
 // =============================================================================================

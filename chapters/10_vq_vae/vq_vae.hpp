@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,18 @@ enum class CodebookUpdate { Loss, Ema };
 // that the whole-model gradient check rejects it.
 using VqGradientsFn = std::function<VqGradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E,
                                                 const std::vector<Index>& codes, double beta, Index images)>;
+
+// A student's nearest_codes could return anything: check before indexing the codebook with it
+// (both of the chapter's models call it; throws std::invalid_argument naming what is wrong).
+inline void require_valid_codes(const std::vector<Index>& codes, Index n, Index K) {
+  if (Index(codes.size()) != n)
+    throw std::invalid_argument("nearest_codes returned " + std::to_string(codes.size()) + " codes for " +
+                                std::to_string(n) + " vectors");
+  for (Index k : codes)
+    if (k < 0 || k >= K)
+      throw std::invalid_argument("nearest_codes returned code " + std::to_string(k) + ", outside [0, K = " +
+                                  std::to_string(K) + ")");
+}
 
 struct VqConfig {
   Index hidden = 400, positions = 8, dim = 8, codes = 64;  // H, M, D, K
@@ -144,17 +157,6 @@ struct VqVae {
     dE += g.E;
     encoder.backward(Eigen::Map<const MatD>(g.Ze.data(), M * D, B).template cast<Scalar>(), false);
     return s;
-  }
-
-  // A student's nearest_codes could return anything: check before indexing the codebook with it.
-  static void require_valid_codes(const std::vector<Index>& codes, Index n, Index K) {
-    if (Index(codes.size()) != n)
-      throw std::invalid_argument("nearest_codes returned " + std::to_string(codes.size()) + " codes for " +
-                                  std::to_string(n) + " vectors");
-    for (Index k : codes)
-      if (k < 0 || k >= K)
-        throw std::invalid_argument("nearest_codes returned code " + std::to_string(k) + ", outside [0, K = " +
-                                    std::to_string(K) + ")");
   }
 };
 
