@@ -13,6 +13,7 @@ when moved). Needs pandoc and KaTeX (Debian's pandoc and libjs-katex); Python 3 
 
 In the Markdown:
   {{metric:ch08.test_elbo}}   a number the run recorded (record_metric in the chapter program)
+                              (inside $...$ too: there it is written as TeX, a missing one in red)
   {{test:eq_10_3_loss_...}}   a link to that test (file and test name)
   $$ ... \\tag{8.1} $$        followed by a line linking the tests named eq_8_1_...
   `name.png`                  a link to the figure on the page; `path/of/a/file` a link to it
@@ -92,8 +93,10 @@ ul.toc li { margin: 4px 0; }
 # images that did not load and says so on the page.
 SCRIPT = """
 document.querySelectorAll("span.math").forEach(function (el) {
+  // trust: only \\htmlClass{metric-missing}, which tools/book.py writes for a missing run metric.
   katex.render(el.textContent, el, {displayMode: el.classList.contains("display"), throwOnError: false,
-                                    strict: "ignore", trust: false});
+                                    strict: "ignore", trust: function (c) {
+                                      return c.command === "\\\\htmlClass" && c["class"] === "metric-missing"; }});
 });
 window.addEventListener("load", function () {
   var broken = Array.from(document.images).filter(function (i) { return !i.complete || i.naturalWidth === 0; });
@@ -120,6 +123,7 @@ class Book:
                 self.test_names[name] = (path, line)
         self.runs = {}              # "08" -> run.json contents (or None)
         self.run_files = {}
+        self.slots = []             # placeholders as (value, missing, html, code); see slot()
 
     # -- inputs ------------------------------------------------------------------------------
     def chapters(self):
@@ -173,13 +177,15 @@ class Book:
         if nn is not None:
             # The doc's "**Run it:** ..." paragraph: the page's link box says it, with links.
             text = re.sub(r"^\*\*Run it:\*\*.*?\n\n", "", text, count=1, flags=re.S | re.M)
+        # A placeholder becomes a token that pandoc leaves alone; after pandoc, fill_slots puts in
+        # its text or HTML, or, inside a formula, TeX (HTML there would break KaTeX's parse).
         def metric(m):
             ch, name = m.group(1), m.group(2)
             run = self.run(ch)
             if run and name in run.get("metrics", {}):
-                return run["metrics"][name]["text"]
+                return self.slot(run["metrics"][name]["text"])
             self.problems.append((page, f"metric ch{ch}.{name} is not in the run record of chapter {ch}"))
-            return f'<span class="metric-missing">[ch{ch}.{name}: not measured in this run]</span>'
+            return self.slot(None, f"ch{ch}.{name}: not measured in this run")
 
         text = re.sub(r"(?<!`)\{\{metric:ch(\d\d)\.(\w+)\}\}", metric, text)  # `{{...}}` is quoted
 
@@ -187,9 +193,9 @@ class Book:
             name = m.group(1)
             if name in self.test_names:
                 path, line = self.test_names[name]
-                return self.test_link(path, name, line, page_dir)
+                return self.slot(name, html_text=self.test_link(path, name, line, page_dir), code=True)
             self.problems.append((page, f"{{{{test:{name}}}}} names no test in tests/"))
-            return f'<span class="metric-missing">[no test {html.escape(name)}]</span>'
+            return self.slot(None, f"no test {name}")
 
         text = re.sub(r"(?<!`)\{\{test:(\w+)\}\}", test, text)
 
@@ -230,12 +236,44 @@ class Book:
                       lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", text)
         return text
 
+    def slot(self, value, missing=None, html_text=None, code=False):
+        """A token standing for a placeholder's value (or, value None, for what is `missing`)."""
+        self.slots.append((value, missing, html_text, code))
+        return f"BOOKSLOT{len(self.slots) - 1}X"
+
+    def fill_slots(self, body):
+        """Pandoc's HTML with each slot token replaced: in a formula (<span class="math ...">, the
+        TeX that book.js hands to KaTeX) by TeX, elsewhere by HTML. A missing value is red either
+        way and carries the class metric-missing (in TeX through \\htmlClass, which book.js trusts
+        for that class alone), so the browser test finds it."""
+        def in_math(m):
+            def tex(t):
+                value, missing, _, code = self.slots[int(t.group(1))]
+                if value is None:
+                    return html.escape(r"\htmlClass{metric-missing}{\text{[" + tex_text(missing) + "]}}")
+                if code:
+                    return html.escape(r"\texttt{" + tex_text(value) + "}")
+                if re.fullmatch(r"[-+]?(\d[\d,]*)?(\.\d+)?([eE][-+]?\d+)?", value) and re.search(r"\d", value):
+                    return html.escape("{" + value.replace(",", "{,}") + "}")
+                return html.escape(r"\text{" + tex_text(value) + "}")
+            return m.group(1) + re.sub(r"BOOKSLOT(\d+)X", tex, m.group(2)) + m.group(3)
+
+        body = re.sub(r'(<span class="math (?:inline|display)">)(.*?)(</span>)', in_math, body, flags=re.S)
+
+        def in_text(t):
+            value, missing, html_text, _ = self.slots[int(t.group(1))]
+            if value is None:
+                return f'<span class="metric-missing">[{html.escape(missing)}]</span>'
+            return html_text if html_text is not None else html.escape(value)
+
+        return re.sub(r"BOOKSLOT(\d+)X", in_text, body)
+
     def pandoc(self, text):
         r = subprocess.run(["pandoc", "-f", "markdown-implicit_figures", "-t", "html5", "--katex",
                             "--wrap=none"], input=text, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"book: pandoc failed: {r.stderr.strip()}")
-        return r.stdout
+        return self.fill_slots(r.stdout)
 
     # -- pieces of a chapter page -------------------------------------------------------------
     def checks_html(self, nn, run):
@@ -479,6 +517,13 @@ def inline_markdown(text):
         else:
             out.append(html.escape(p).replace("**", ""))
     return "".join(out)
+
+
+def tex_text(s):
+    """Plain text for inside \\text{...} or \\texttt{...}: TeX's special characters escaped."""
+    special = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+               "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+    return "".join(special.get(c, c) for c in s)
 
 
 def when(run):

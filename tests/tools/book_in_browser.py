@@ -224,6 +224,70 @@ def plant_defects(book, page):
     return "planted-defects.html"
 
 
+# A run metric inside a formula: KaTeX typesets TeX, so tools/book.py must put TeX there, not HTML.
+# The missing metric's name has single-letter parts (as ch08.L_1_se does): as TeX, a double subscript.
+MATH_PAGE = """# Run metrics inside formulas
+
+Present, inline: $x = {{{{metric:ch{nn}.{name}}}}}$. Missing, inline: $y = {{{{metric:ch{nn}.missing_1_se}}}} + 1$.
+Missing, as a subscript of display math:
+
+$$ \\mathcal L_{{ {{{{metric:ch{nn}.missing_1_se}}}} }} = \\frac{{1}}{{2}} $$
+"""
+
+# The formula as the book wrote it before: the missing metric's HTML span inside the TeX, where a
+# name like L_1_se is a double subscript, so KaTeX rejects the whole formula.
+OLD_MATH_PAGE = ('<span class="math inline">y = &lt;span class="metric-missing"&gt;'
+                 '[ch05.missing_1_se: not measured in this run]&lt;/span&gt; + 1</span>')
+
+MATH_PROBE = """(() => ({
+  katexErrorCount: document.querySelectorAll('.katex-error').length,
+  untypeset: Array.from(document.querySelectorAll('span.math')).filter(e => !e.querySelector('.katex')).length,
+  missingInMath: document.querySelectorAll('.katex-html .metric-missing').length,
+  rendered: Array.from(document.querySelectorAll('.katex-html')).map(e => e.textContent),
+}))()"""
+
+
+def metrics_in_math(browser, book, figures, run, work):
+    """Failures of a page with a present and a missing run metric inside formulas, built by
+    tools/book.py into the book, and of the old HTML-in-TeX formula (which must fail)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import book as bookmod
+    b = bookmod.Book(ROOT, figures, book)
+    present = next(((nn, name, m["text"]) for nn in run
+                    for name, m in sorted(((b.run(nn) or {}).get("metrics") or {}).items())), None)
+    if present is None:
+        return [f"metrics in math: none of the chapters run ({', '.join(run)}) recorded a metric"]
+    nn, name, value = present
+    doc = work / "math-metrics.md"
+    doc.write_text(MATH_PAGE.format(nn=nn, name=name))
+    title, body = b.render_markdown_page(doc, "math-metrics.html")
+    b.page("math-metrics.html", title, body, b.nav())
+    b.page("math-metrics-old.html", "old", f"<p>{OLD_MATH_PAGE}</p>", b.nav())
+    out = []
+    try:
+        browser.open((book / "math-metrics.html").as_uri())
+        r = browser.evaluate(MATH_PROBE)
+        if r["katexErrorCount"] or r["untypeset"]:
+            out.append(f"math-metrics.html: {r['katexErrorCount']} KaTeX error(s), {r['untypeset']} formula(s) "
+                       "not typeset: a metric placeholder inside $...$ breaks the formula")
+        if r["missingInMath"] != 2:
+            out.append(f"math-metrics.html: {r['missingInMath']} missing-metric marks inside the typeset "
+                       "formulas, expected 2 (inline and display)")
+        if not any(f"x={value}" in t.replace(" ", "").replace("\u200b", "").replace("\u2212", "-") for t in r["rendered"]):
+            out.append(f"math-metrics.html: ch{nn}.{name} = {value} is not in the typeset formula "
+                       f"(rendered: {r['rendered'][:3]})")
+        if sum(".missing_1_se" in t for _, t in b.problems) != 2:
+            out.append(f"math-metrics.html: book.py reported {b.problems}, expected the 2 missing metrics")
+        browser.open((book / "math-metrics-old.html").as_uri())
+        if not browser.evaluate(MATH_PROBE)["katexErrorCount"]:
+            out.append("math-metrics-old.html: the HTML span inside TeX typeset without error, so the "
+                       "test above could not have seen the bug it guards against")
+    finally:
+        for f in ("math-metrics.html", "math-metrics-old.html"):
+            (book / f).unlink(missing_ok=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True, help="the build directory (chapters/chNN_* programs)")
@@ -293,6 +357,7 @@ def main():
                     if not any(what in f for f in found):
                         failures.append(f"the planted defect '{what}' in {planted} was not detected")
                 (book / planted).unlink()
+            failures += metrics_in_math(browser, book, figures, run, work)
         finally:
             browser.close()
             shutil.rmtree(profile, ignore_errors=True)
