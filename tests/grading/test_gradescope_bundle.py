@@ -3,7 +3,12 @@
 (AUTOGRADER_ROOT), put a submission in submission/ as Gradescope does, run run_autograder
 against this build tree (COURSE_GRADE_BUILD), and check results/results.json: full marks for
 chapter 1's solution, zero for its unmodified exercises, the other chapters graded as missing,
-Gradescope's documented format. (The submission holds chapter 1 only: compiling every chapter's
+Gradescope's documented format. Then the same without namespaces (COURSE_GRADE_ISOLATION=uid-only
+pretends bubblewrap cannot run, as in a Gradescope container without user namespaces): the
+student's code runs as a private uid on a hardened tree, so a submission that scores only if it
+can open a secret (the solutions, the solution library, the tests, the grader) must score nothing
+on that exercise, while the same probe of a world-readable file (the control: the probe works)
+scores full marks. (The submission holds chapter 1 only: compiling every chapter's
 file twice took two minutes and tested nothing more of the bundle. That every rubric names real
 test cases, which the solutions pass, is checked for every chapter by rubric_problems below.)
 
@@ -41,18 +46,105 @@ def rubric_problems(build: pathlib.Path) -> list[str]:
     return problems
 
 
-def run_autograder(root: pathlib.Path, build: pathlib.Path, sources: pathlib.Path) -> dict:
+def run_autograder(root: pathlib.Path, build: pathlib.Path, sources: pathlib.Path | str,
+                   isolation: str | None = None) -> dict:
     """Gradescope puts the student's uploaded files in submission/: here chapter 1's file of
-    `sources` (solutions/ or exercises/)."""
+    `sources` (solutions/ or exercises/), or the text `sources` itself."""
     sub = root / "submission"
     shutil.rmtree(sub, ignore_errors=True)
     sub.mkdir()
-    shutil.copyfile(sources / FILE, sub / FILE)
+    if isinstance(sources, str):
+        (sub / FILE).write_text(sources)
+    else:
+        shutil.copyfile(sources / FILE, sub / FILE)
     shutil.rmtree(root / "results", ignore_errors=True)
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), COURSE_GRADE_BUILD=str(build))
+    if isolation:
+        env["COURSE_GRADE_ISOLATION"] = isolation
     p = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True)
     print(p.stdout[-2000:], p.stderr[-2000:])
     return json.loads((root / "results" / "results.json").read_text())
+
+
+# The solution of chapter 1 with linear_ae_loss answering only when one of `paths` can be opened
+# for reading (else NaN: exercise 1.x scores 0). With secrets as the paths, full marks on it would
+# mean the student's code could read them.
+HEADERS = "#include <fcntl.h>\n#include <unistd.h>\n"
+PROBE = r'''
+namespace {
+bool can_read_any() {
+  static const char* const paths[] = {PATHS};
+  for (const char* p : paths) {
+    const int fd = ::open(p, O_RDONLY);
+    if (fd < 0) continue;
+    char c;
+    const bool ok = ::read(fd, &c, 1) == 1;
+    ::close(fd);
+    if (ok) return true;
+  }
+  return false;
+}
+}  // namespace
+'''
+
+
+def probing_submission(paths: list[str]) -> str:
+    solution = (ROOT / "solutions" / FILE).read_text()
+    at = solution.index("double linear_ae_loss(")
+    begin = solution.index("// BEGIN SOLUTION", at)
+    eol = solution.index("\n", begin)
+    body = solution[:eol + 1] + "  if (!can_read_any()) return std::nan(\"\");\n" + solution[eol + 1:]
+    probe = PROBE.replace("PATHS", ", ".join(json.dumps(p) for p in paths))
+    return HEADERS + body[:at] + probe + body[at:]
+
+
+def loss_points(r: dict) -> tuple[float, float]:
+    """Score and maximum of the exercise whose function is linear_ae_loss (its number from the
+    rubric), summed over its test cases, from a results.json; (-1, -1) when results.json does not list it."""
+    rubric = json.loads((ROOT / "tests/rubric/ch01.json").read_text())["exercises"]
+    number = next(n for n, e in rubric.items() if e["function"] == "linear_ae_loss")
+    got = [(t["score"], t["max_score"]) for t in r.get("tests", []) if str(t.get("number", "")) == number]
+    return (sum(g for g, _ in got), sum(m for _, m in got)) if got else (-1.0, -1.0)
+
+
+def uid_only_problems(root: pathlib.Path, build: pathlib.Path) -> list[str]:
+    """The no-namespace fallback (Gradescope without user namespaces). It hardens the file modes
+    of the source and build trees as Gradescope's container would allow; the build tree here is
+    the developer's own, so its modes are put back afterwards."""
+    if os.geteuid() != 0:
+        return []   # uid-only needs root (a private uid via setpriv); the grader then refuses
+    saved = {}
+    for d in [build, build / "CMakeFiles", build / "grading"]:
+        if d.is_dir():
+            saved[d] = os.stat(d).st_mode & 0o7777
+            for e in d.iterdir():
+                if not e.is_symlink():
+                    saved[e] = os.stat(e).st_mode & 0o7777
+    problems = []
+    try:
+        src = root / "source"
+        secrets = [src / "solutions" / FILE, build / "exercises/libcourse_impl_solutions.a",
+                   src / "tests/ch01/test_ch01_linear_ae_pca.cpp", src / "tools/grading/grader.py",
+                   build / "tests/ch01/test_ch01"]
+        missing = [str(p) for p in secrets if not p.exists()]
+        if missing:
+            return [f"uid-only: the secrets to probe do not exist: {missing}"]
+        control = run_autograder(root, build, probing_submission(["/etc/passwd"]), "uid-only")
+        attack = run_autograder(root, build, probing_submission([str(p) for p in secrets]), "uid-only")
+        c, cmax = loss_points(control)
+        a, amax = loss_points(attack)
+        if cmax <= 0 or c != cmax:
+            problems.append(f"uid-only: the control probe (a world-readable file) scored {c} / {cmax} on the "
+                            f"loss exercise: the probe or the fallback does not work ({control.get('output', '')[:300]})")
+        if a != 0:
+            problems.append(f"uid-only: a submission that answers only when it can read a secret scored "
+                            f"{a} / {amax}: the student's code can read the solutions or the grader")
+        if "BEGIN SOLUTION" in json.dumps(attack):
+            problems.append("uid-only: the feedback contains solution source")
+    finally:
+        for path, mode in saved.items():
+            os.chmod(path, mode)
+    return problems
 
 
 def main():
@@ -107,10 +199,13 @@ def main():
             problems.append("the chapters missing from the submission are not listed with 0 points")
         if bad.get("score") != 0:
             problems.append(f"the unmodified exercises scored {bad.get('score')}")
+        problems += uid_only_problems(root, args.build)
     if problems:
         print("FAIL:\n  " + "\n  ".join(problems))
         return 1
-    print(f"OK: run_autograder gives chapter 1's solution {good['score']} / {full} and its stubs 0")
+    print(f"OK: run_autograder gives chapter 1's solution {good['score']} / {full} and its stubs 0; "
+          f"without namespaces (uid-only) a probe of the secrets finds none"
+          f"{'' if os.geteuid() == 0 else ' (not run: needs root)'}")
     return 0
 
 
