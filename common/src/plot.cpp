@@ -147,7 +147,11 @@ std::string quote(const std::string& label) {
       std::string operand = s.substr(i + 1, n);
       if (operand.front() != '{') operand = "{" + operand + "}";
       out += c;
-      for (char o : operand) out += (o == '"' || o == '\\') ? std::string("\\") + o : std::string(1, o);
+      for (char o : operand) {
+        if (o == '"' || o == '\\') out += '\\';
+        if (o == '~' || o == '@' || o == '&') out += "\\\\";  // literal inside a script too ("E_{z ~ q}")
+        out += o;
+      }
       i += n;
       continue;
     }

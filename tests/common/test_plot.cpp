@@ -61,7 +61,8 @@ BOOST_AUTO_TEST_CASE(a_figure_writes_gp_and_dat_and_renders_png_when_gnuplot_exi
 // Labels carry the lecture's symbols through enhanced text: the Greek letter for its name and real
 // sub- and superscripts. Wrong versions this rejects: the label escaped whole (sigma^2 printed
 // literally, the old behaviour), and every underscore taken as a subscript (kl_diag_std printed as
-// kl with subscripts).
+// kl with subscripts), and a tilde inside a script left as gnuplot's overprint operator ("E_{z ~ q}"
+// drew z and q on top of each other).
 BOOST_AUTO_TEST_CASE(labels_show_greek_letters_and_subscripts_in_enhanced_text) {
   const fs::path out = fs::temp_directory_path() / ("course-plot-greek-" + std::to_string(::getpid()));
   {
@@ -71,6 +72,7 @@ BOOST_AUTO_TEST_CASE(labels_show_greek_letters_and_subscripts_in_enhanced_text) 
     p.xlabel = "mu_1 +- SE";
     p.ylabel = "kl_diag_std_normal of x_{t+1}, alphabet, 10^-3";
     p.series.push_back(lines("beta annealed 0 -> 1", {1, 2}, {1, 2}));
+    p.series.push_back(lines("E_{z ~ Cat(pi)} at x~", {1, 2}, {2, 1}));
     figs.draw("greek", Figure{"", {p}});
   }
   const std::string gp = slurp(out / "ch99" / "greek.gp");
@@ -79,6 +81,7 @@ BOOST_AUTO_TEST_CASE(labels_show_greek_letters_and_subscripts_in_enhanced_text) 
   BOOST_TEST(gp.find("\"μ_{1} ± SE\"") != std::string::npos);
   BOOST_TEST(gp.find("kl\\\\_diag\\\\_std\\\\_normal of x_{t+1}, alphabet, 10^{-3}") != std::string::npos);
   BOOST_TEST(gp.find("\"β annealed 0 → 1\"") != std::string::npos);
+  BOOST_TEST(gp.find("\"E_{z \\\\~ Cat(π)} at x\\\\~\"") != std::string::npos, gp);
   if (gnuplot_available()) BOOST_TEST(fs::file_size(out / "ch99" / "greek.png") > 1000u);
   fs::remove_all(out);
 }
