@@ -149,7 +149,7 @@ CheckRow check_eq_1_5_off_direction_energy(const std::function<double(const MatD
   R(1, 0) = std::sin(theta);
   R(0, 1) = -std::sin(theta);
   const VecD D = (VecD(3) << 2.0, 0.5, 3.0).finished();
-  return check_identity("1.5", "off-direction share of U_k R(0.4) D is 2 sin^2(0.4) / k",
+  return check_identity("1.5", "off-direction share of U_k R(0.4) diag(c) is 2 sin^2(0.4) / k",
                         2.0 * std::pow(std::sin(theta), 2) / 3.0, energy(U * R * D.asDiagonal(), U));
 }
 

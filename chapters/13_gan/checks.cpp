@@ -63,7 +63,7 @@ VecD fake_logits() { return (VecD(4) << -2.5, 0.9, -0.2, 3.1).finished(); }
 CheckRow check_eq_13_1_loss_gradient(const DiscLossFn& loss) {
   const VecD r = real_logits(), f = fake_logits();
   const DiscriminatorLoss L = loss(r, f);
-  return check_gradient("13.1", "dL_D/ds for 5 real and 4 fake logits (central differences)",
+  return check_gradient("13.1", "dL_D/da for 5 real and 4 fake logits a (central differences)",
                         [&](const VecD& s) { return loss(s.head(5), s.tail(4)).loss; }, concat(r, f),
                         concat(L.d_real, L.d_fake));
 }
@@ -84,7 +84,7 @@ CheckRow check_eq_13_1_stable(const DiscLossFn& loss) {
   const DiscriminatorLoss right = loss(vec1(800.0), vec1(-800.0)), wrong = loss(vec1(-800.0), vec1(800.0));
   const VecD got = (VecD(6) << right.loss, wrong.loss, right.d_real(0), right.d_fake(0), wrong.d_real(0), wrong.d_fake(0)).finished();
   const VecD want = (VecD(6) << 0.0, 1600.0, 0.0, 0.0, -1.0, 1.0).finished();
-  return check_identity("13.1", "at logits +-800: L_D = 0 or 1600, dL/ds = 0 or -+1 (stable forms)", MatD(got), MatD(want));
+  return check_identity("13.1", "at logits +-800: L_D = 0 or 1600, dL/da = 0 or -+1 (stable forms)", MatD(got), MatD(want));
 }
 
 CheckRow check_eq_13_1_network_gradient(const DiscLossFn& loss) {
@@ -223,7 +223,7 @@ CheckRow check_eq_13_3_limits(const OptimalFn& optimal, const JsdFn& js) {
 
 CheckRow check_eq_13_4_loss_gradient(const GenLossFn& loss, const std::string& name) {
   const VecD s = (VecD(6) << -3.0, -1.2, -0.1, 0.4, 1.7, 3.5).finished();
-  return check_gradient("13.4", name + ": dL_G/ds for 6 fakes (central differences)",
+  return check_gradient("13.4", name + ": dL_G/da for 6 fake logits (central differences)",
                         [&](const VecD& x) { return loss(x).loss; }, s, loss(s).grad);
 }
 

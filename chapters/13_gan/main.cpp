@@ -111,7 +111,7 @@ void figures_of_the_derivations(plot::Figures& figs) {
               plot::Figure{"The optimal discriminator (eq. 13.2) and the value at it (eq. 13.3)", {a, b}, 1, 1300, 520});
   }
   {
-    // The generator's gradient dL/ds for the two losses over D(x~), and their ratio.
+    // The generator's gradient dL/da (a the logit) for the two losses over D(x~), and their ratio.
     std::vector<double> ds, mm, ns;
     for (int i = 0; i <= 120; ++i) {
       const double d = std::pow(10.0, -6.0 + 6.0 * i / 120.0) * (i == 120 ? 0.999 : 1.0);
@@ -121,9 +121,9 @@ void figures_of_the_derivations(plot::Figures& figs) {
       ns.push_back(std::abs(generator_loss_nonsaturating(s).grad(0)));
     }
     Panel p;
-    p.title = "|dL_G / ds| at a fake x~ with D(x~) = sigmoid(s)";
+    p.title = "|dL_G / da| at a fake x~ with logit a, D(x~) = sigmoid(a)";
     p.xlabel = "D(x~): the discriminator's probability that the fake is real";
-    p.ylabel = "|dL_G / ds|";
+    p.ylabel = "|dL_G / da|";
     p.logx = true;
     p.logy = true;
     p.yrange = std::make_pair(1e-6, 2.0);
