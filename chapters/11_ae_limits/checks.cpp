@@ -137,6 +137,18 @@ CheckRow check_eq_11_3_far_queries(const HoleFn& holes) {
   return r;
 }
 
+CheckRow check_eq_11_3_tied_queries(const HoleFn& holes) {
+  Rng rng(1132);
+  const Index nc = 9;
+  const MatD reference = rng.normal_matrix<double>(2, 20), calibration = rng.normal_matrix<double>(2, nc);
+  // Distinct scores (continuous codes); each query ties with exactly one calibration score, its own.
+  const double got = holes(reference, calibration, calibration, 0.2) + 10.0 * holes(reference, calibration, calibration, 0.15);
+  CheckRow r = check_identity("11.3", "queries = calibration codes (each ties with itself, >= counts it): 1 hole in n_c at a = 2/(n_c+1)",
+                              1.0 / double(nc), got, 1e-12);
+  r.detail = "encoded as f(0.2) + 10 f(0.15), expected 1/9 + 0; ties not counted (>) gives 2/9 + 10/9";
+  return r;
+}
+
 // =============================================================================================
 // (11.4), (11.5) ROC and AUC
 // =============================================================================================

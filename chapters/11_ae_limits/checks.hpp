@@ -74,6 +74,12 @@ CheckRow check_eq_11_3_null_rate(double alpha, const HoleFn& holes = hole_fracti
 // (11.3) Queries far from every code have p = 1 / (n_c + 1): all are holes when alpha >= 1 / (n_c + 1),
 // none when alpha is below it; queries on top of reference codes are never holes (alpha < 1).
 CheckRow check_eq_11_3_far_queries(const HoleFn& holes = hole_fraction);
+// (11.3) Ties: the queries are the calibration codes themselves, so each query's score ties with
+// its own copy, which the ">=" of eq. 11.3 counts: the farthest query has p = 2 / (n_c + 1), a hole
+// at alpha = 0.2 (n_c = 9) and not at 0.15. Wrong formulas it rejects: a strict ">" (ties not
+// counted, the farthest gets p = 1 / (n_c + 1), a hole at 0.15), the query left out (#{...} / n_c),
+// the calibration scores' (1 - alpha) quantile as a radius.
+CheckRow check_eq_11_3_tied_queries(const HoleFn& holes = hole_fraction);
 
 // ---------------------------------------------------------------------------------------------
 // (11.4), (11.5) ROC, AUC and its variance

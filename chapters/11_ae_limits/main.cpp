@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     table.add(check_eq_11_2_cholesky_coupling_costs_more(fc));
     table.add(check_eq_11_3_null_rate(0.12));
     table.add(check_eq_11_3_far_queries());
+    table.add(check_eq_11_3_tied_queries());
     const Scores tied = tied_scores();
     table.add(check_eq_11_4_auc_is_mann_whitney(tied));
     table.add(check_eq_11_4_roc_area_is_mann_whitney(tied));

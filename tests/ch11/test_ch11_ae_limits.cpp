@@ -34,6 +34,16 @@ double holes_without_the_query(const MatD& ref, const MatD& cal, const MatD& q, 
   for (Index j = 0; j < q.cols(); ++j) holes += double((s.array() >= score(q.col(j))).count()) / double(cal.cols()) <= alpha;
   return holes / double(q.cols());
 }
+// Ties not counted: #{s(c') > s(z)} (strict) in the p-value's count.
+double holes_ties_not_counted(const MatD& ref, const MatD& cal, const MatD& q, double alpha) {
+  auto score = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
+  VecD s(cal.cols());
+  for (Index i = 0; i < cal.cols(); ++i) s(i) = score(cal.col(i));
+  double holes = 0;
+  for (Index j = 0; j < q.cols(); ++j)
+    holes += double(1 + (s.array() > score(q.col(j))).count()) / double(cal.cols() + 1) <= alpha;
+  return holes / double(q.cols());
+}
 // A fixed radius: the calibration scores' empirical (1 - alpha) quantile.
 double holes_quantile_radius(const MatD& ref, const MatD& cal, const MatD& q, double alpha) {
   auto score = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
@@ -173,6 +183,14 @@ BOOST_AUTO_TEST_CASE(eq_11_3_hole_p_values_are_exact_under_the_null) {
   }
   COURSE_CHECK(check_eq_11_3_far_queries());
   COURSE_CHECK_REJECTS(check_eq_11_3_far_queries(holes_without_the_query), "the query not counted in its own p-value");
+}
+
+BOOST_AUTO_TEST_CASE(eq_11_3_a_tied_calibration_score_counts_in_the_p_value) {
+  COURSE_CHECK(check_eq_11_3_tied_queries());
+  // (The null-rate check cannot see a strict comparison: continuous codes never tie.)
+  COURSE_CHECK_REJECTS(check_eq_11_3_tied_queries(holes_ties_not_counted), "a strict > (ties not counted)");
+  COURSE_CHECK_REJECTS(check_eq_11_3_tied_queries(holes_without_the_query), "the query not counted in its own p-value");
+  COURSE_CHECK_REJECTS(check_eq_11_3_tied_queries(holes_quantile_radius), "the calibration scores' (1 - alpha) quantile");
 }
 
 BOOST_AUTO_TEST_CASE(eq_11_4_auc_is_the_mann_whitney_probability) {
