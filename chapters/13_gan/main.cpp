@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
   return run_chapter([&] {
     ChapterCli cli("13", "generative adversarial networks: the optimal discriminator, JSD, saturation, mode collapse");
     int ring_epochs = 0, image_epochs = 0;
-    Index images = 0;
+    Index images = 0, image_hidden = 0, image_layers = 2;
+    double image_lr = 2e-4;
     GanConfig variant = ring_config(0);  // the third ring GAN: a change to the first one
     std::string variant_loss = "ns";
     variant.lr_d = 1e-4;  // a discriminator 10x slower than the generator: the collapse of the doc
@@ -155,7 +156,10 @@ int main(int argc, char** argv) {
       ("variant-loss", po::value<std::string>(&variant_loss), "third ring GAN: generator loss, ns or mm (default ns)")
       ("ring-epochs", po::value<int>(&ring_epochs), "epochs of each GAN on the ring (default 40, --quick 4)")
       ("image-epochs", po::value<int>(&image_epochs), "epochs of the image GAN (default 20, --quick 1)")
-      ("images", po::value<Index>(&images), "training images of the image GAN (default 60000, --quick 1000)");
+      ("images", po::value<Index>(&images), "training images of the image GAN (default 60000, --quick 1000)")
+      ("image-hidden", po::value<Index>(&image_hidden), "image GAN: hidden units per layer of both networks (default 256, --quick 64)")
+      ("image-layers", po::value<Index>(&image_layers)->default_value(2), "image GAN: hidden layers of each network")
+      ("image-lr", po::value<double>(&image_lr)->default_value(2e-4), "image GAN: Adam learning rate of both networks");
     const CommonOptions opt = cli.parse(argc, argv);
     if (!cli.vm().count("ring-epochs")) ring_epochs = opt.quick ? 4 : 40;
     if (!cli.vm().count("image-epochs")) image_epochs = opt.epochs_or(opt.quick ? 1 : 20);
@@ -163,6 +167,10 @@ int main(int argc, char** argv) {
     if (ring_epochs < 1 || ring_epochs > 10000) throw InputError("--ring-epochs must be between 1 and 10000");
     if (image_epochs < 0 || image_epochs > 1000) throw InputError("--image-epochs (or --epochs) must be between 0 and 1000");
     if (images < 64) throw InputError("--images must be at least 64");
+    if (!cli.vm().count("image-hidden")) image_hidden = opt.quick ? 64 : 256;
+    if (image_hidden < 1 || image_hidden > 4096 || image_layers < 1 || image_layers > 8)
+      throw InputError("--image-hidden must be in 1..4096 and --image-layers in 1..8");
+    if (!(image_lr > 0 && image_lr < 1)) throw InputError("--image-lr must be in (0, 1)");
     if (variant_loss != "ns" && variant_loss != "mm") throw InputError("--variant-loss must be ns or mm");
     if (variant.d_steps < 1 || variant.d_steps > 100) throw InputError("--variant-d-steps must be between 1 and 100");
     if (variant.latent < 1 || variant.latent > 1024 || variant.hidden < 1 || variant.hidden > 4096)
@@ -260,10 +268,10 @@ int main(int argc, char** argv) {
     GanConfig ic;
     ic.data_dim = train_images.dim();
     ic.latent = opt.quick ? 16 : 64;
-    ic.hidden = opt.quick ? 64 : 256;
-    ic.layers = 2;
+    ic.hidden = image_hidden;
+    ic.layers = image_layers;
     ic.generator_out = nn::Activation::Sigmoid;
-    ic.lr_d = ic.lr_g = 2e-4;
+    ic.lr_d = ic.lr_g = image_lr;
     ic.batch = 64;
     ic.epochs = image_epochs;
     std::vector<int> image_shots = {0};
@@ -272,7 +280,7 @@ int main(int argc, char** argv) {
     Rng image_init(opt.seed + 300);
     Gan image_gan = make_gan(ic, image_init);
     std::cout << "\nImage GAN on " << train_images.size() << " " << data.source << " images: Gen " << image_gan.gen.describe()
-              << "; Disc " << image_gan.disc.describe() << "; Adam lr 2e-4, beta1 0.5, batches of 64, " << image_epochs
+              << "; Disc " << image_gan.disc.describe() << "; Adam lr " << format_number(image_lr) << ", beta1 0.5, batches of 64, " << image_epochs
               << " epochs\n";
     const GanHistory image_history =
         image_epochs > 0 ? train_gan(image_gan, images_of(train_images), opt.seed + 301, image_shots, 12, {}, &std::cout) : GanHistory{};
