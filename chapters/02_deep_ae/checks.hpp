@@ -122,6 +122,39 @@ struct BumpComparison {
 BumpComparison compare_on_bumps(std::uint64_t seed = 1, Activation hidden = Activation::ReLU, int epochs = 20);
 
 // =============================================================================================
+// (2.7) A convolutional layer: one small kernel per pair of channels, shared by every position
+// =============================================================================================
+
+using ConvForwardFn = std::function<MatD(const nn::Conv2d<double>&, const MatD&)>;
+
+// The layer stack's Conv2d forward pass, as the default candidate.
+MatD stack_conv_forward(const nn::Conv2d<double>& layer, const MatD& X);
+
+// A convolution's output against the explicit sum of (2.7),
+//   y(o, u, v) = b_o + sum_{c, i, j} w(o, c, i, j) x(c, s u - p + i, s v - p + j),
+// for 3 -> 4 channels on 7 x 6 images with a 3 x 3 kernel at stride 2 and padding 1, and at
+// stride 1 and no padding. Wrong formula it rejects: the kernel flipped, x(c, s u - p + k - 1 - i,
+// ...) (a convolution in the signal-processing sense; the course's layers, like PyTorch's, do not
+// flip).
+CheckRow check_eq_2_7_conv_forward(Index stride, Index padding, const ConvForwardFn& forward = stack_conv_forward);
+
+// The convolutional autoencoder at check size (1 x 8 x 8 images, 2 and 3 channels, a code of 3),
+// weights as initialised, in double.
+ConvAeSpec check_conv_spec(Activation hidden, Loss loss);
+DeepAutoencoder<double> check_conv_network(Activation hidden, Loss loss, std::uint64_t seed = 21);
+
+// Backpropagation (2.5) through the convolutional autoencoder against central differences, every
+// weight and bias, the loss of the central differences evaluated in long double (the tanh + BCE
+// network's smallest gradients, ~4e-6, are below the harness's absolute floor, where double's
+// rounding of the loss would be as large as the tolerance). A shared kernel's gradient is the SUM
+// over the positions it was applied at (2.7). `after_backward`, when given, alters the analytic
+// gradient before the comparison (a test plants a wrong one). Wrong formula it rejects: the shared
+// kernel's (or bias's) gradient averaged over the positions instead of summed,
+// dW = 1/(OH OW) sum_{u,v} dy x.
+CheckRow check_eq_2_7_conv_autoencoder_gradient(Activation hidden, Loss loss,
+                                                const std::function<void(DeepAutoencoder<double>&)>& after_backward = {});
+
+// =============================================================================================
 // Every check of the chapter, in the order of the doc
 // =============================================================================================
 std::vector<CheckRow> all_checks(const BumpComparison& bumps);

@@ -199,6 +199,51 @@ BOOST_AUTO_TEST_CASE(eq_2_6_a_deep_autoencoder_beats_pca_on_curved_data) {
   COURSE_CHECK_REJECTS(check_eq_2_6_beats_pca(c.curve.test_error.front(), c.pca_test, "untrained"), "the untrained network");
 }
 
+BOOST_AUTO_TEST_CASE(eq_2_7_a_convolution_applies_one_shared_kernel_at_every_position) {
+  COURSE_CHECK(check_eq_2_7_conv_forward(2, 1));
+  COURSE_CHECK(check_eq_2_7_conv_forward(1, 0));
+  // Rejects the flipped kernel (a convolution in the signal-processing sense).
+  auto flipped = [](const nn::Conv2d<double>& layer, const MatD& X) {
+    nn::Conv2d<double> f = layer;
+    const Index k = layer.g.kernel;
+    for (Index col = 0; col < layer.W.cols(); ++col) {
+      const Index c = col / (k * k), i = col / k % k, j = col % k;
+      f.W.col(col) = layer.W.col((c * k + (k - 1 - i)) * k + (k - 1 - j));
+    }
+    return stack_conv_forward(f, X);
+  };
+  COURSE_CHECK_REJECTS(check_eq_2_7_conv_forward(2, 1, flipped), "the kernel flipped");
+}
+
+BOOST_AUTO_TEST_CASE(eq_2_7_the_convolutional_autoencoder_backpropagates_correctly) {
+  for (Loss loss : {Loss::MSE, Loss::BCE}) COURSE_CHECK(check_eq_2_7_conv_autoencoder_gradient(Activation::Tanh, loss));
+  COURSE_CHECK(check_eq_2_7_conv_autoencoder_gradient(Activation::ReLU, Loss::MSE));
+  // Rejects a shared kernel's gradient averaged over the positions it is applied at,
+  // dW = 1/(OH OW) sum_{u,v} dy x (the sum is right: every position's use of w adds its own term
+  // to dL/dw), in both losses (the BCE case is the one whose small gradients need the long-double
+  // loss), and the same mistake in the biases alone.
+  auto averaged = [](bool weights) {
+    return [weights](DeepAutoencoder<double>& ae) {
+      for (nn::Sequential<double>* net : {&ae.encoder(), &ae.decoder()})
+        for (std::size_t i = 0; i < net->size(); ++i) {
+          if (auto* c = net->as<nn::Conv2d<double>>(i)) {
+            if (weights) c->dW /= double(c->g.patches());
+            else c->db /= double(c->g.patches());
+          }
+          if (auto* t = net->as<nn::ConvTranspose2d<double>>(i)) {
+            if (weights) t->dW /= double(t->g.patches());
+            else t->db /= double(t->g.height * t->g.width);
+          }
+        }
+    };
+  };
+  for (Loss loss : {Loss::MSE, Loss::BCE})
+    COURSE_CHECK_REJECTS(check_eq_2_7_conv_autoencoder_gradient(Activation::Tanh, loss, averaged(true)),
+                         "the shared kernels' gradients averaged over the positions");
+  COURSE_CHECK_REJECTS(check_eq_2_7_conv_autoencoder_gradient(Activation::Tanh, Loss::MSE, averaged(false)),
+                       "the shared biases' gradients averaged over the positions");
+}
+
 BOOST_AUTO_TEST_CASE(the_dense_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
   // Not an equation: the layer stack's promise (fixed blocks, randomness from the seed). A
   // 40-32-24-6 autoencoder, 2 epochs of batch 20 on 200 random samples: every layer has several
@@ -218,6 +263,32 @@ BOOST_AUTO_TEST_CASE(the_dense_autoencoder_trains_bitwise_the_same_on_one_and_tw
     DeepAutoencoder<float> ae = model();
     train_autoencoder(ae, train, held_out, opt);
     return test::values_of(ae.params());
+  });
+}
+
+BOOST_AUTO_TEST_CASE(the_convolutional_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
+  // Not an equation: the layer stack's promise for Conv2d and ConvTranspose2d. The chapter's
+  // convolutional AE on 12 x 12 random images (4 and 8 channels, a code of 5), 2 epochs of batch 20
+  // (three blocks of the convolutions' per-sample passes) on 100 images.
+  ConvAeSpec spec;
+  spec.height = spec.width = 12;
+  spec.channels1 = 4;
+  spec.channels2 = 8;
+  spec.code = 5;
+  const MatF train = Rng(44).uniform_matrix<float>(144, 100, 0.0, 1.0), held_out = train.leftCols(20);
+  auto model = [&] {
+    Rng rng(45);
+    return DeepAutoencoder<float>(spec, rng);
+  };
+  AeTrainOptions opt;
+  opt.epochs = 2;
+  opt.batch = 20;
+  opt.seed = 46;
+  DeepAutoencoder<float> start = model();
+  test::check_bitwise_equal_for_1_and_2_threads(test::values_of(start.params()), [&] {
+    DeepAutoencoder<float> cae = model();
+    train_autoencoder(cae, train, held_out, opt);
+    return test::values_of(cae.params());
   });
 }
 
