@@ -1,12 +1,13 @@
 // Chapter 13 exercises: the generative adversarial network (GAN).
 // Equations refer to docs/13-gan.md. Check your work with  ./course check 13
 //
-// Notation (the lecture's): data x ~ q, fakes x~ = Gen(z) ~ p_theta with z ~ N(0, I_m). The
-// discriminator Disc (D for short) outputs a logit s(x); D(x) = sigmoid(s(x)) is its probability
-// that x is real. The lecture's labels are y = +1 (real) and y = -1 (fake); the cross-entropy form
+// Notation (the lecture's, with the course's letters, docs/students.md): data x ~ q, fakes
+// x~ = Gen(z) ~ p_theta with z ~ N(0, I_k) (the lecture writes I_m). The discriminator Disc, D(x),
+// outputs a logit a(x); D(x) = sigmoid(a(x)) is its probability that x is real (s is a score in
+// this course, so the logit is a). A batch has B real samples and B~ fakes. The lecture's labels are y = +1 (real) and y = -1 (fake); the cross-entropy form
 // below uses t = (1 + y) / 2, i.e. 1 (real) and 0 (fake): the two are the same loss (eq. 13.1).
 // Logits come in vectors, one entry per sample of a batch. Use the stable forms
-// log sigmoid(s) = -softplus(-s) and log(1 - sigmoid(s)) = -softplus(s) (course/nn.hpp has both).
+// log sigmoid(a) = -softplus(-a) and log(1 - sigmoid(a)) = -softplus(a) (course/nn.hpp has both).
 #pragma once
 
 #include "course/types.hpp"
@@ -16,34 +17,34 @@ namespace course::ch13 {
 // The discriminator's loss on a batch and its gradient with respect to both sets of logits.
 struct DiscriminatorLoss {
   double loss = 0.0;
-  VecD d_real;  // dL/ds for each real logit
-  VecD d_fake;  // dL/ds for each fake logit
+  VecD d_real;  // dL/da for each real logit
+  VecD d_fake;  // dL/da for each fake logit
 };
 
-// A generator loss on a batch of fakes and its gradient with respect to their logits s(Gen(z)).
+// A generator loss on a batch of fakes and its gradient with respect to their logits a(Gen(z)).
 struct GeneratorLoss {
   double loss = 0.0;
-  VecD grad;  // dL/ds for each fake logit
+  VecD grad;  // dL/da for each fake logit
 };
 
 // Exercise 13.1 -- the discriminator's loss (eq. 13.1): minus the value V(D, G) on a batch,
-//   L_D = -(1/n) sum_i log D(x_i) - (1/m) sum_j log(1 - D(x~_j)),
-// from the logits of n real samples (real) and m fakes (fake), and dL_D/ds for each logit.
+//   L_D = -(1/B) sum_i log D(x_i) - (1/B~) sum_j log(1 - D(x~_j)),
+// from the logits of B real samples (real) and B~ fakes (fake), and dL_D/da for each logit.
 // Tests: the gradient against central differences; L_D equals the lecture's +1/-1 logistic loss
-// (1/n) sum log(1 + e^{-y s}) summed over both halves (1e-10); stable at logits of +-800. Labels
+// (1/B) sum log(1 + e^{-y a}) summed over both halves (1e-10); stable at logits of +-800. Labels
 // swapped (fakes called real), and log D(x~) for log(1 - D(x~)) in the fake term, fail.
 DiscriminatorLoss discriminator_loss(const VecD& real, const VecD& fake);
 
 // Exercise 13.2 -- the non-saturating generator loss (eq. 13.4):
-//   L_G^ns = -(1/m) sum_j log D(x~_j),
-// from the fakes' logits, and dL/ds for each logit.
-// Tests: the gradient against central differences; at D(x~) = 1e-4 its gradient stays near -1/m
+//   L_G^ns = -(1/B~) sum_j log D(x~_j),
+// from the fakes' logits, and dL/da for each logit.
+// Tests: the gradient against central differences; at D(x~) = 1e-4 its gradient stays near -1/B~
 // (it does not vanish); a flipped sign fails, and so does the minimax loss in its place.
 GeneratorLoss generator_loss_nonsaturating(const VecD& fake);
 
 // Exercise 13.3 -- the minimax (saturating) generator loss (eq. 13.4), the generator's half of V:
-//   L_G^mm = (1/m) sum_j log(1 - D(x~_j))      (minimised by the generator),
-// from the fakes' logits, and dL/ds for each logit.
+//   L_G^mm = (1/B~) sum_j log(1 - D(x~_j))     (minimised by the generator),
+// from the fakes' logits, and dL/da for each logit.
 // Tests: the gradient against central differences; the ratio of its gradient to the
 // non-saturating one is D / (1 - D) (eq. 13.5, 1e-10); -log(1 - D) (the sign of a maximised loss)
 // fails.
@@ -60,7 +61,7 @@ VecD optimal_discriminator(const VecD& q, const VecD& p);
 
 // Exercise 13.5 -- the Jensen-Shannon divergence (eq. 13.3) of two discrete distributions
 // (probability vectors of equal length, each summing to 1), in nats:
-//   JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m),   m = (p + q) / 2,   with 0 log 0 = 0.
+//   JSD(p || q) = 1/2 KL(p || pbar) + 1/2 KL(q || pbar),   pbar = (p + q) / 2,   with 0 log 0 = 0.
 // Tests: V(D*, G) = -log 4 + 2 JSD(q || p) on discrete distributions (1e-10) and on two 1-D
 // Gaussians (quadrature against Monte Carlo); JSD(p || p) = 0 and log 2 for disjoint supports.
 // A missing factor 1/2, JSD in bits (log2), and KL(p || q) in its place fail.
