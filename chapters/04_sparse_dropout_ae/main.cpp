@@ -16,6 +16,7 @@
 #include "course/chapter.hpp"
 #include "course/data.hpp"
 #include "course/error.hpp"
+#include "course/run_record.hpp"
 #include "course/plot.hpp"
 
 using namespace course;
@@ -116,20 +117,27 @@ int main(int argc, char** argv) {
     real.print(std::cout, "Verification on " + train.name);
 
     struct Row {
-      std::string name;
+      std::string name, key;  // key: the metrics' prefix (docs/04 quotes {{metric:ch04.plain_test}})
       const TrainedAe<float>* t;
       const VecD* rho_hat;
     };
-    const std::vector<Row> models = {{"no penalty", &plain, &rho_hat_plain},
+    const std::vector<Row> models = {{"no penalty", "plain", &plain, &rho_hat_plain},
                                      {"KL sparse (rho " + format_number(rho, 3) + ", beta " +
-                                          format_number(beta, 2) + ")", &sparse, &rho_hat_sparse},
-                                     {"dropout (delta " + format_number(drop_rate, 2) + ")", &dropped, &rho_hat_dropout}};
+                                          format_number(beta, 2) + ")", "sparse", &sparse, &rho_hat_sparse},
+                                     {"dropout (delta " + format_number(drop_rate, 2) + ")", "dropout", &dropped, &rho_hat_dropout}};
     std::cout << "\nSummary (reconstruction error = mean over images of ||x_hat - x||^2, test time without dropout)\n"
               << std::fixed << std::setprecision(3) << "  " << std::left << std::setw(36) << "model" << std::setw(12) << "train err" << std::setw(12)
               << "test err" << std::setw(16) << "mean activation" << "train time\n";
-    for (const Row& m : models)
-      std::cout << "  " << std::setw(36) << m.name << std::setw(12) << reconstruction_error(m.t->ae, X) << std::setw(12)
-                << reconstruction_error(m.t->ae, Xt) << std::setw(16) << m.rho_hat->mean() << m.t->seconds << " s\n";
+    for (const Row& m : models) {
+      const double train_error = reconstruction_error(m.t->ae, X), test_error = reconstruction_error(m.t->ae, Xt);
+      std::cout << "  " << std::setw(36) << m.name << std::setw(12) << train_error << std::setw(12) << test_error
+                << std::setw(16) << m.rho_hat->mean() << m.t->seconds << " s\n";
+      record_metric(m.key + "_train", train_error, 2);
+      record_metric(m.key + "_test", test_error, 2);
+      record_metric(m.key + "_mean_activation", m.rho_hat->mean(), 3);
+    }
+    record_metric("train_images", double(X.cols()), 0);
+    record_metric("epochs", base.epochs, 0);
     std::cout << std::right << std::defaultfloat;
 
     // ---- 4. Figures ----------------------------------------------------------------------------

@@ -222,6 +222,16 @@ extern template struct Vae<long double>;
 // Training helpers
 // =============================================================================================
 
+// The forward pass of minibatch `b` of the training loop: X = the batch's images (into `X`, which
+// the backward pass needs), eps drawn from the batch's own stream b.rng(), and the batch loss.
+template <class Scalar, class Images>
+Scalar forward_minibatch(Vae<Scalar>& vae, const Images& images, const Minibatch& b, Mat<Scalar>& X) {
+  X = images.template batch<Scalar>(b.indices, b.size);
+  Rng rng = b.rng();
+  const Mat<Scalar> eps = rng.normal_matrix<Scalar>(vae.latent(), X.cols());
+  return vae.forward(X, eps);
+}
+
 // One epoch of Adam over `images` in shuffled minibatches: course::train_minibatches with
 // seed `seed`, so batch k's eps is drawn from Rng(seed, k) and the run is the same for any thread
 // count. `on_batch(k, loss)` sees each loss after the forward pass (a caller may change the KL
@@ -235,10 +245,7 @@ double train_epoch(Vae<Scalar>& vae, Adam<Scalar>& adam, const Images& images, I
   opt.what = "VAE";
   Mat<Scalar> X;
   const TrainLog log = train_minibatches(images.size(), adam, opt, [&](const Minibatch& b) {
-    X = images.template batch<Scalar>(b.indices, b.size);
-    Rng rng = b.rng();
-    const Mat<Scalar> eps = rng.normal_matrix<Scalar>(vae.latent(), X.cols());
-    const Scalar loss = vae.forward(X, eps);
+    const Scalar loss = forward_minibatch(vae, images, b, X);
     on_batch(b.index, double(loss));
     vae.backward(X);
     return double(loss);

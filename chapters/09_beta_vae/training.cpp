@@ -20,22 +20,30 @@ Vae<float> train_beta_vae(const ImageSet& train, double beta, const TrainConfig&
   Adam<float> adam(vae.parameters(), c.lr);
   std::ostringstream what;
   what << "beta = " << beta;
-  Progress progress(os, what.str(), c.epochs, (train.size() + c.batch - 1) / c.batch);
-  for (int epoch = 0; epoch < c.epochs; ++epoch) {
-    double sum_d = 0.0, sum_r = 0.0;
-    Index batches = 0;
-    ch08::train_epoch(vae, adam, train, c.batch, c.seed + 1000 * std::uint64_t(epoch), [&](Index k, double loss) {
-      require_finite_loss(loss, epoch, long(k));
-      // forward() has just filled the batch's per-image -log p(x|z) and KL.
-      sum_d += double(vae.reconstruction.mean());
-      sum_r += double(vae.kl.mean());
-      ++batches;
-      progress.batch(long(k), loss);
-    });
+  TrainOptions opt;
+  opt.epochs = c.epochs;
+  opt.batch = c.batch;
+  opt.seed = c.seed;
+  opt.what = what.str();
+  opt.progress = &os;
+  double sum_d = 0.0, sum_r = 0.0;
+  Index batches = 0;
+  MatF X;
+  train_minibatches(train.size(), adam, opt, [&](const Minibatch& b) {
+    const float loss = ch08::forward_minibatch(vae, train, b, X);
+    // forward() has just filled the batch's per-image -log p(x|z) and KL.
+    sum_d += double(vae.reconstruction.mean());
+    sum_r += double(vae.kl.mean());
+    ++batches;
+    vae.backward(X);
+    return double(loss);
+  }, [&](int) {
     std::ostringstream m;
     m << "distortion " << sum_d / double(batches) << "  rate " << sum_r / double(batches) << " nats";
-    progress.epoch(epoch, m.str());
-  }
+    sum_d = sum_r = 0.0;
+    batches = 0;
+    return m.str();
+  });
   return vae;
 }
 

@@ -3,8 +3,8 @@
 //
 // The model is chapter 8's VAE (chapters/08_vae/vae.hpp), whose config already carries the KL
 // weight beta: its loss is (1/B) sum_b [ -log p(x_b|z_b) + beta KL_b ] (eq. 9.1), trained here with
-// chapter 8's train_epoch and course::Adam (float, thread-count independent), with the sizes of
-// TrainConfig (784-hidden-latent, Bernoulli decoder).
+// the course's training loop (course::train_minibatches) and course::Adam (float, thread-count
+// independent), with the sizes of TrainConfig (784-hidden-latent, Bernoulli decoder).
 #pragma once
 
 #include <algorithm>
@@ -45,8 +45,9 @@ struct BetaRun {
 // Chapter 8's VAE configured for a beta sweep: input `dim`, the given sizes, Bernoulli decoder, beta.
 ch08::VaeConfig beta_vae_config(Index dim, const TrainConfig& c, double beta);
 
-// Trains one model at weight beta on `train` with Adam (every batch checked for a finite loss).
-// Epoch e shuffles and draws eps from seed + 1000 e, as chapter 8 does.
+// Trains one model at weight beta on `train` with Adam through course::train_minibatches (every
+// batch checked for a finite loss before its step): epoch e shuffles and draws eps from
+// seed + 1000 e, as chapter 8 does.
 Vae<float> train_beta_vae(const ImageSet& train, double beta, const TrainConfig& c, std::ostream& os);
 
 // Equal-width binning of x into `bins` labels 0..bins-1 over [min x, max x] (for the MIG, eq. 9.6).

@@ -4,9 +4,9 @@
 // exact adjoint of the convolution; the weight mask; the bits for 1 and 2 threads.
 //
 // Every loss is L = <R, Y> for a fixed random R, so dL/dY = R and the check sees the layer alone.
-#include <omp.h>
 
 #include "check_test.hpp"
+#include "thread_test.hpp"
 #include "course/conv.hpp"
 #include "course/sequential.hpp"
 
@@ -226,8 +226,7 @@ BOOST_AUTO_TEST_CASE(eq_conv_masked_conv2d_uses_and_trains_only_the_unmasked_wei
 }
 
 BOOST_AUTO_TEST_CASE(a_convolutional_autoencoder_trains_bitwise_the_same_on_one_and_two_threads) {
-  auto run = [](int threads) {
-    set_threads(threads);  // for_blocks' threads (course/parallel.hpp)
+  auto model = [] {
     Rng init(45);
     Sequential<float> net;
     net.add(Conv2d<float>(1, 16, 4, 2, 1, 12, 12, init));      // 1x12x12 -> 16x6x6
@@ -240,6 +239,11 @@ BOOST_AUTO_TEST_CASE(a_convolutional_autoencoder_trains_bitwise_the_same_on_one_
     net.add(ConvTranspose2d<float>(24, 16, 4, 2, 1, 3, 3, init));  // -> 16x6x6
     net.add(Activation::ReLU);
     net.add(ConvTranspose2d<float>(16, 1, 4, 2, 1, 6, 6, init));   // -> 1x12x12
+    return net;
+  };
+  Sequential<float> start = model();
+  test::check_bitwise_equal_for_1_and_2_threads(test::values_of(start.parameters()), [&] {
+    Sequential<float> net = model();
     Adam<float> adam(net.parameters("cae"), 1e-2f);
     Rng rng(46);
     for (int step = 0; step < 4; ++step) {
@@ -249,14 +253,8 @@ BOOST_AUTO_TEST_CASE(a_convolutional_autoencoder_trains_bitwise_the_same_on_one_
       net.backward(bce_with_logits_backward<float>(Y, X), false);
       adam.step();
     }
-    set_threads(0);
-    std::vector<MatF> p;
-    for (const auto& b : net.parameters()) p.push_back(Eigen::Map<const MatF>(b.value, b.size, 1));
-    return p;
-  };
-  const std::vector<MatF> one = run(1), two = run(2);
-  BOOST_REQUIRE(one.size() == two.size());
-  for (std::size_t k = 0; k < one.size(); ++k) BOOST_TEST((one[k].array() == two[k].array()).all(), "block " << k);
+    return test::values_of(net.parameters());
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -131,10 +131,7 @@ struct Conv2d {
   // PyTorch's default initialisation: W, b ~ U(-1/sqrt(C k k), 1/sqrt(C k k)).
   Conv2d(Index in_channels, Index out_ch, Index kernel, Index stride, Index padding, Index height, Index width, Rng& rng)
       : g(ConvGeometry::of_convolution(in_channels, height, width, kernel, stride, padding)), out_channels(out_ch) {
-    const double a = 1.0 / std::sqrt(double(g.patch_size()));
-    W = rng.uniform_matrix<Scalar>(out_ch, g.patch_size(), -a, a);
-    b = rng.uniform_matrix<Scalar>(out_ch, 1, -a, a);
-    zero_grad();
+    init_weights_and_bias(*this, out_ch, g.patch_size(), out_ch, 1.0 / std::sqrt(double(g.patch_size())), rng);
   }
   void set_mask(const Mat<Scalar>& m) {
     if (m.rows() != W.rows() || m.cols() != W.cols())
@@ -171,7 +168,7 @@ struct Conv2d {
   // dY: K OH OW x B. dW += dYf P^T (.* mask), db += dYf 1, dX = col2im(W^T dYf).
   void backward(const Mat<Scalar>& X, const Mat<Scalar>&, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
     const Index B = dY.cols(), n = g.patches(), K = out_channels;
-    if (dW.rows() != W.rows() || dW.cols() != W.cols()) zero_grad();
+    ensure_weight_and_bias_grad(*this);
     dYf_.resize(K, n * B);
     for_sample_blocks(B, [&](Index first, Index count) {
       for (Index s = first; s < first + count; ++s) image_to_flat(dY, s, K, n, dYf_);
@@ -195,15 +192,8 @@ struct Conv2d {
     });
     (void)X;
   }
-  void zero_grad() {
-    dW.setZero(W.rows(), W.cols());
-    db.setZero(b.size());
-  }
-  void collect(std::vector<Param<Scalar>>& params, const std::string& name) {
-    if (dW.rows() != W.rows() || dW.cols() != W.cols()) zero_grad();
-    params.push_back({W.data(), dW.data(), W.size(), name + ".W"});
-    params.push_back({b.data(), db.data(), b.size(), name + ".b"});
-  }
+  void zero_grad() { zero_weight_and_bias_grad(*this); }
+  void collect(std::vector<Param<Scalar>>& params, const std::string& name) { collect_weight_and_bias(*this, params, name); }
 };
 
 // =============================================================================================
@@ -234,10 +224,7 @@ struct ConvTranspose2d {
     g = ConvGeometry::of_convolution(out_ch, oh, ow, kernel, stride, padding);
     if (g.out_height != height || g.out_width != width)
       throw InputError("ConvTranspose2d: " + g.describe() + " does not invert to " + std::to_string(height) + "x" + std::to_string(width));
-    const double a = 1.0 / std::sqrt(double(g.patch_size()));
-    W = rng.uniform_matrix<Scalar>(in_ch, g.patch_size(), -a, a);
-    b = rng.uniform_matrix<Scalar>(out_ch, 1, -a, a);
-    zero_grad();
+    init_weights_and_bias(*this, in_ch, g.patch_size(), out_ch, 1.0 / std::sqrt(double(g.patch_size())), rng);
   }
   Index out_channels() const { return g.channels; }
   Index in_size() const { return in_channels * g.patches(); }
@@ -264,7 +251,7 @@ struct ConvTranspose2d {
   // dY: C_out OH OW x B. dW += Xf P(dY)^T, db += per-channel sums of dY, dX = W P(dY).
   void backward(const Mat<Scalar>&, const Mat<Scalar>&, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
     const Index B = dY.cols(), n = g.patches(), C = g.channels, pixels = g.height * g.width;
-    if (dW.rows() != W.rows() || dW.cols() != W.cols()) zero_grad();
+    ensure_weight_and_bias_grad(*this);
     dP_.resize(g.patch_size(), n * B);
     for_sample_blocks(B, [&](Index first, Index count) {
       for (Index s = first; s < first + count; ++s) im2col(g, dY.col(s), dP_, s * n);
@@ -282,15 +269,8 @@ struct ConvTranspose2d {
       for (Index s = first; s < first + count; ++s) flat_to_image(dXf_, s, in_channels, n, *dX);
     });
   }
-  void zero_grad() {
-    dW.setZero(W.rows(), W.cols());
-    db.setZero(b.size());
-  }
-  void collect(std::vector<Param<Scalar>>& params, const std::string& name) {
-    if (dW.rows() != W.rows() || dW.cols() != W.cols()) zero_grad();
-    params.push_back({W.data(), dW.data(), W.size(), name + ".W"});
-    params.push_back({b.data(), db.data(), b.size(), name + ".b"});
-  }
+  void zero_grad() { zero_weight_and_bias_grad(*this); }
+  void collect(std::vector<Param<Scalar>>& params, const std::string& name) { collect_weight_and_bias(*this, params, name); }
 };
 
 }  // namespace course::nn

@@ -20,7 +20,9 @@
 // therefore computed by the same operations in the same order with 1 or N threads, and training
 // is bitwise reproducible across --threads.
 //
-// Public names (stable): row_block, row_blocks, for_row_blocks, for_columns, partitioned_product, Linear, linear_forward, linear_backward,
+// Public names (stable): row_block, row_blocks, for_row_blocks, for_columns, partitioned_product,
+// init_weights_and_bias, zero_weight_and_bias_grad, ensure_weight_and_bias_grad, collect_weight_and_bias,
+// Linear, linear_forward, linear_backward,
 // Activation (+ parse_activation, to_string), sigmoid, softplus, leaky_relu_slope,
 // activation_forward, activation_backward, ActivationLayer, mse_loss, mse_backward,
 // bce_with_logits_loss, bce_with_logits_backward.
@@ -166,6 +168,41 @@ struct ActivationLayer {
 };
 
 // =============================================================================================
+// Weights, biases and their gradients: what Linear, Conv2d and ConvTranspose2d share
+// =============================================================================================
+// A layer with parameters W (a matrix) and b (a vector) and gradients dW, db of their shapes. Its
+// zero_grad and collect are these, written once.
+
+template <class Layer>
+void zero_weight_and_bias_grad(Layer& layer) {
+  layer.dW.setZero(layer.W.rows(), layer.W.cols());
+  layer.db.setZero(layer.b.size());
+}
+// Zeroes (and shapes) the gradients when they do not match W and b yet: a layer whose W and b were
+// set by hand.
+template <class Layer>
+void ensure_weight_and_bias_grad(Layer& layer) {
+  if (layer.dW.rows() != layer.W.rows() || layer.dW.cols() != layer.W.cols() || layer.db.size() != layer.b.size())
+    zero_weight_and_bias_grad(layer);
+}
+// W ~ U(-a, a) (rows x cols), then b ~ U(-a, a) (bias entries), drawn from `rng` in that order, and
+// the gradients zeroed: PyTorch's default initialisation with a = 1/sqrt(fan_in).
+template <class Layer>
+void init_weights_and_bias(Layer& layer, Index rows, Index cols, Index bias, double a, Rng& rng) {
+  using Scalar = typename decltype(layer.W)::Scalar;
+  layer.W = rng.uniform_matrix<Scalar>(rows, cols, -a, a);
+  layer.b = rng.uniform_matrix<Scalar>(bias, 1, -a, a);
+  zero_weight_and_bias_grad(layer);
+}
+// The parameters and their gradients, for an optimiser: name.W and name.b.
+template <class Layer, class Scalar>
+void collect_weight_and_bias(Layer& layer, std::vector<Param<Scalar>>& params, const std::string& name) {
+  ensure_weight_and_bias_grad(layer);
+  params.push_back({layer.W.data(), layer.dW.data(), layer.W.size(), name + ".W"});
+  params.push_back({layer.b.data(), layer.db.data(), layer.b.size(), name + ".b"});
+}
+
+// =============================================================================================
 // Linear: Y = W X + b
 // =============================================================================================
 template <class Scalar>
@@ -177,12 +214,7 @@ struct Linear {
 
   Linear() = default;
   // PyTorch's default initialisation: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
-  Linear(Index in, Index out, Rng& rng) : W(out, in), b(out) {
-    const double a = 1.0 / std::sqrt(double(in));
-    W = rng.uniform_matrix<Scalar>(out, in, -a, a);
-    b = rng.uniform_matrix<Scalar>(out, 1, -a, a);
-    zero_grad();
-  }
+  Linear(Index in, Index out, Rng& rng) { init_weights_and_bias(*this, out, in, out, 1.0 / std::sqrt(double(in)), rng); }
   Index in() const { return W.cols(); }
   Index out() const { return W.rows(); }
   Index in_size() const { return in(); }
@@ -208,16 +240,9 @@ struct Linear {
   void backward(const Mat<Scalar>& X, const Mat<Scalar>&, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
     backward(X, dY, dX);
   }
-  void zero_grad() {
-    dW.setZero(W.rows(), W.cols());
-    db.setZero(b.size());
-  }
+  void zero_grad() { zero_weight_and_bias_grad(*this); }
   // The parameters and their gradients, for an optimiser: name.W and name.b.
-  void collect(std::vector<Param<Scalar>>& params, const std::string& name) {
-    if (dW.rows() != W.rows() || dW.cols() != W.cols() || db.size() != b.size()) zero_grad();
-    params.push_back({W.data(), dW.data(), W.size(), name + ".W"});
-    params.push_back({b.data(), db.data(), b.size(), name + ".b"});
-  }
+  void collect(std::vector<Param<Scalar>>& params, const std::string& name) { collect_weight_and_bias(*this, params, name); }
 };
 
 // X: in x B -> Y: out x B,   Y = f(W X + b)   (f = identity unless given; f is applied in the same
@@ -240,7 +265,7 @@ void linear_forward(const Linear<Scalar>& layer, const Mat<Scalar>& X, Mat<Scala
 //   dX is null, as for a first layer).
 template <class Scalar>
 void linear_backward(Linear<Scalar>& layer, const Mat<Scalar>& X, const Mat<Scalar>& dY, Mat<Scalar>* dX) {
-  if (layer.dW.rows() != layer.W.rows() || layer.dW.cols() != layer.W.cols()) layer.zero_grad();
+  ensure_weight_and_bias_grad(layer);
   for_row_blocks(layer.out(), [&](Index r, Index h) {
     layer.dW.middleRows(r, h).noalias() += dY.middleRows(r, h) * X.transpose();
     layer.db.segment(r, h) += dY.middleRows(r, h).rowwise().sum();
