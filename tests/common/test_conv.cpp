@@ -51,6 +51,32 @@ MatD col2im_all(const ConvGeometry& g, const MatD& P, Index B) {
   return dX;
 }
 
+// dX of `layer` at X when dL/dY = R (dW and db accumulate into the layer).
+template <class Layer>
+MatD input_gradient(Layer& layer, const MatD& X, const MatD& R) {
+  MatD Y, dX;
+  layer.forward(X, Y);
+  layer.backward(X, Y, R, &dX);
+  return dX;
+}
+// L = <R, layer(X)> at the layer's and X's current values (the gradient check perturbs them).
+template <class Layer>
+std::function<double()> inner_loss(const Layer& layer, const MatD& X, const MatD& R) {
+  return [l = &layer, x = &X, r = &R] {
+    MatD out;
+    l->forward(*x, out);
+    return inner(*r, out);
+  };
+}
+// The planted input gradient of a copy of `layer` whose kernels are rotated by 180 degrees
+// (`channels`: the count of the kernels' channel index).
+template <class Layer>
+MatD unflipped_input_gradient(const Layer& layer, Index channels, const MatD& X, const MatD& R) {
+  Layer unflipped = layer;
+  unflipped.W = rotate_kernels(layer.W, channels, layer.g.kernel);
+  return input_gradient(unflipped, X, R);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(conv)
@@ -74,23 +100,13 @@ BOOST_AUTO_TEST_CASE(eq_conv_conv2d_backward_matches_central_differences_and_rej
     Conv2d<double> layer(s.in_ch, s.out_ch, s.kernel, s.stride, s.padding, s.height, s.width, rng);
     MatD X = rng.normal_matrix<double>(layer.in_size(), B);
     const MatD R = rng.normal_matrix<double>(layer.out_size(), B);
-    MatD Y, dX;
-    auto loss = [&] {
-      MatD out;
-      layer.forward(X, out);
-      return inner(R, out);
-    };
-    layer.forward(X, Y);
-    layer.backward(X, Y, R, &dX);
+    MatD dX = input_gradient(layer, X, R);
+    const auto loss = inner_loss(layer, X, R);
     COURSE_CHECK(check_gradient("conv", "Conv2d " + s.name() + ": dW, db, dX", loss,
                                 {grad_block("W", layer.W, layer.dW), grad_block("b", layer.b, layer.db), grad_block("X", X, dX)}));
 
     // Planted: the input gradient correlates dY with the kernels as they are (not flipped).
-    Conv2d<double> unflipped = layer;
-    unflipped.W = rotate_kernels(layer.W, s.in_ch, s.kernel);
-    MatD Yu, dX_unflipped;
-    unflipped.forward(X, Yu);
-    unflipped.backward(X, Yu, R, &dX_unflipped);
+    const MatD dX_unflipped = unflipped_input_gradient(layer, s.in_ch, X, R);
     COURSE_CHECK_REJECTS(check_gradient("conv", "", loss, {grad_block("X", X, dX_unflipped)}),
                          s.name() + ": kernel not flipped in the input gradient");
     // Planted (equal channel counts, where the shapes cannot tell): the kernel's channel roles not
@@ -98,9 +114,7 @@ BOOST_AUTO_TEST_CASE(eq_conv_conv2d_backward_matches_central_differences_and_rej
     if (s.in_ch == s.out_ch) {
       Conv2d<double> untransposed = layer;
       untransposed.W = swap_channels(layer.W, s.in_ch, s.kernel);
-      MatD Yt, dX_untransposed;
-      untransposed.forward(X, Yt);
-      untransposed.backward(X, Yt, R, &dX_untransposed);
+      const MatD dX_untransposed = input_gradient(untransposed, X, R);
       COURSE_CHECK_REJECTS(check_gradient("conv", "", loss, {grad_block("X", X, dX_untransposed)}),
                            s.name() + ": kernel channels not transposed in the input gradient");
     }
@@ -135,23 +149,13 @@ BOOST_AUTO_TEST_CASE(eq_conv_conv_transpose2d_backward_matches_central_differenc
     BOOST_TEST(layer.out_size() == s.out_ch * s.height * s.width);
     MatD X = rng.normal_matrix<double>(layer.in_size(), B);
     const MatD R = rng.normal_matrix<double>(layer.out_size(), B);
-    MatD Y, dX;
-    auto loss = [&] {
-      MatD out;
-      layer.forward(X, out);
-      return inner(R, out);
-    };
-    layer.forward(X, Y);
-    layer.backward(X, Y, R, &dX);
+    MatD dX = input_gradient(layer, X, R);
+    const auto loss = inner_loss(layer, X, R);
     COURSE_CHECK(check_gradient("conv", "ConvTranspose2d " + s.name() + ": dW, db, dX", loss,
                                 {grad_block("W", layer.W, layer.dW), grad_block("b", layer.b, layer.db), grad_block("X", X, dX)}));
     // Planted: the input gradient of a transposed convolution is a convolution of dY; done with the
     // kernels not flipped relative to the forward pass, it is wrong.
-    ConvTranspose2d<double> unflipped = layer;
-    unflipped.W = rotate_kernels(layer.W, s.out_ch, s.kernel);
-    MatD Yu, dX_unflipped;
-    unflipped.forward(X, Yu);
-    unflipped.backward(X, Yu, R, &dX_unflipped);
+    const MatD dX_unflipped = unflipped_input_gradient(layer, s.out_ch, X, R);
     COURSE_CHECK_REJECTS(check_gradient("conv", "", loss, {grad_block("X", X, dX_unflipped)}),
                          s.name() + ": transposed conv, kernel not flipped in the input gradient");
     // Planted: db summed over the samples but only over the first pixel of each channel.
