@@ -28,7 +28,7 @@ struct BernoulliNll {
 // x (d, values in [0, 1]) and logits a (d). value = sum_i softplus(a_i) - x_i a_i, where
 // softplus(a) = log(1 + exp(a)) must be computed stably as max(a, 0) + log1p(exp(-|a|)); the
 // gradient is sigmoid(a) - x.
-// Tests: value equals -sum [x log s + (1 - x) log(1 - s)] (s = sigmoid(a)) to 1e-10 where that is
+// Tests: value equals -sum [x log p + (1 - x) log(1 - p)] (p = sigmoid(a)) to 1e-10 where that is
 // finite; finite for |a| = 1000; the gradient against central differences.
 BernoulliNll bernoulli_nll(const VecD& x, const VecD& logits);
 

@@ -1,10 +1,11 @@
 // Chapter 10 exercises: the VQ-VAE (vector quantisation, straight-through, EMA codebook).
 // Equations refer to docs/10-vq-vae.md. Check your work with  ./course check 10
 //
-// Notation: the encoder's outputs z_e are N vectors of dimension D, stored as the columns of a
-// D x N matrix Ze (an image with M code positions contributes M columns, so N = M B for a batch of
-// B images). The codebook e = (e_1, ..., e_K) is stored as the columns of a D x K matrix E (the
-// lecture writes it K x D, one row per code). codes[n] in [0, K) is the code chosen for column n.
+// Notation: the encoder's outputs z_e are N vectors of dimension d_e (the lecture's D; in this
+// course D is chapter 9's distortion), stored as the columns of a d_e x N matrix Ze (an image with
+// M code positions contributes M columns, so N = M B for a batch of B images). The codebook e =
+// (e_1, ..., e_K) is stored as the columns of a d_e x K matrix E (the lecture writes it K x D, one
+// row per code). codes[n] in [0, K) is the code chosen for column n.
 // Losses are summed over the N vectors and divided by the number B of images (as the
 // reconstruction loss is: summed over pixels, averaged over images).
 #pragma once
@@ -38,15 +39,15 @@ VqLoss vq_loss(const MatD& Ze, const MatD& E, const std::vector<Index>& codes, d
 
 // The gradients that reach the encoder and the codebook (eqs. 10.3, 10.4).
 struct VqGradients {
-  MatD Ze;  // D x N: dL/dz_e = straight-through decoder gradient + commitment gradient
-  MatD E;   // D x K: dL/de from the codebook term only
+  MatD Ze;  // d_e x N: dL/dz_e = straight-through decoder gradient + commitment gradient
+  MatD E;   // d_e x K: dL/de from the codebook term only
 };
 
 // Exercise 10.3 -- eqs. 10.3 and 10.4: the straight-through estimator and the VQ gradients.
-// dRec_dZq (D x N) is the decoder's gradient at z_q = e_{k_n}; Ze (D x N), the codebook E (D x K),
+// dRec_dZq (d_e x N) is the decoder's gradient at z_q = e_{k_n}; Ze (d_e x N), the codebook E (d_e x K),
 // the chosen codes, beta and the number of images B are as in vq_loss (eq. 10.2). Return the
-// gradient of the whole loss with respect to z_e (D x N: what the encoder receives through the
-// straight-through estimator, plus the commitment term's part) and with respect to E (D x K),
+// gradient of the whole loss with respect to z_e (d_e x N: what the encoder receives through the
+// straight-through estimator, plus the commitment term's part) and with respect to E (d_e x K),
 // treating every sg[.] of eq. 10.2 as a constant. The results are in docs/10's "Worked solutions".
 // Tests: against central differences of the losses as defined with the stop-gradients (relative
 // error <= 1e-6); a missing 2, beta on the wrong term, a gradient through sg, a flipped sign,
@@ -56,9 +57,9 @@ VqGradients vq_gradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E, co
 
 // The exponential-moving-average codebook: e_k = sums_k / counts_k.
 struct EmaCodebook {
-  MatD E;       // D x K codebook
+  MatD E;       // d_e x K codebook
   VecD counts;  // K: moving average of the number of vectors assigned to each code
-  MatD sums;    // D x K: moving average of the sum of the vectors assigned to each code
+  MatD sums;    // d_e x K: moving average of the sum of the vectors assigned to each code
 };
 
 // Exercise 10.4 -- one EMA codebook update (eq. 10.5), decay gamma in [0, 1):
