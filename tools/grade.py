@@ -30,7 +30,11 @@ import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from grading import build, draft, report, rubric, sandbox  # noqa: E402
+try:
+    from grading import build, draft, report, rubric, sandbox  # noqa: E402
+except SystemExit as e:   # a bad COURSE_GRADE_* setting: one line, exit 2
+    print(f"./course grade: {e}", file=sys.stderr)
+    sys.exit(2)
 from grading.course import Course, ROOT  # noqa: E402
 from grading.grader import display_name, grade, unique_names  # noqa: E402
 
@@ -85,7 +89,25 @@ def failed_report(sub: pathlib.Path, name: str, why: str) -> dict:
             "tests": {}, "score": 0.0, "max_score": 0.0, "seconds": 0.0}
 
 
+def refuse_without_isolation(args) -> str:
+    """The sandbox's mode; where the host cannot isolate student code, a refusal naming what is
+    missing unless --allow-weak-sandbox (then one warning line). Checked before anything else is
+    printed or built, so the refusal is the command's one line of output."""
+    mode = sandbox.isolation()
+    if mode != "bubblewrap":
+        missing = "; ".join(sandbox.MISSING) or "no namespaces"
+        if not args.allow_weak_sandbox:
+            raise SystemExit(f"refusing to grade: student code cannot be isolated on this host "
+                             f"({missing}). Without isolation it could read the solutions and other "
+                             f"students' files. Fix that, or pass --allow-weak-sandbox to grade "
+                             f"with isolation '{mode}' (limits{' and a private uid' if mode == 'uid-only' else ''} only).")
+        print(f"warning: grading with weak isolation '{mode}' (--allow-weak-sandbox): {missing}; "
+              f"every report and the gradebook's isolation column say so", file=sys.stderr)
+    return mode
+
+
 def grade_class(args) -> int:
+    refuse_without_isolation(args)
     course = Course(args.build)
     for w in course.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -96,16 +118,6 @@ def grade_class(args) -> int:
                             threads=args.threads, scratch_mb=args.scratch_mb)
     build.COMPILE_LIMITS = dataclasses.replace(build.COMPILE_LIMITS, cpu=args.compile_cpu,
                                                wall=max(3 * args.compile_cpu, 300))
-    mode = sandbox.isolation()
-    if mode != "bubblewrap":
-        missing = "; ".join(sandbox.MISSING) or "no namespaces"
-        if not args.allow_weak_sandbox:
-            raise SystemExit(f"refusing to grade: student code cannot be isolated on this host "
-                             f"({missing}). Without isolation it could read the solutions and other "
-                             f"students' files. Fix that, or pass --allow-weak-sandbox to grade "
-                             f"with isolation '{mode}' (limits{' and a private uid' if mode == 'uid-only' else ''} only).")
-        print(f"warning: grading with weak isolation '{mode}' (--allow-weak-sandbox): {missing}",
-              file=sys.stderr)
     subs = []
     for s in args.submissions:
         if not os.path.lexists(s):
@@ -294,4 +306,10 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SystemExit as e:
+        if isinstance(e.code, str):   # a refusal or bad input: one line, exit status 2
+            print(f"./course grade: {e.code}", file=sys.stderr)
+            sys.exit(2)
+        raise

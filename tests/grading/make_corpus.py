@@ -65,6 +65,10 @@ RUNTIME = {
     # Sleeps forever without using CPU: only the wall-clock limit stops it.
     "sleep_forever": ("compiled", "calls", r"^time or memory limit: killed after \S+ s of wall-clock time"),
 }
+# The submissions whose code attacks the grader (run-time misbehaviours, forged results) or whose
+# grade holds only inside the sandbox (a compile that could read solutions/ would succeed): on a
+# host without isolation they are never graded (--benign-only; test_bad_submissions checks it).
+HOSTILE = set(RUNTIME) | {"forge_constructor", "incbin_solution", "includes_the_solution"}
 # What the target function does first, by its return type: misbehave() returns 1.0 to behave,
 # else the wrong value to return (NaN, or 0.0 standing for a finite wrong answer).
 MISBEHAVE = {
@@ -432,7 +436,7 @@ struct ForgeAtExit { ForgeAtExit() { forge_everything(); } ~ForgeAtExit() { forg
 
     if args.benign_only:
         benign = {"correct", "unmodified", "compile_error", "missing_file", "correct_zip", "correct_tgz",
-                  "includes_the_solution", "replaces_a_course_function", "replaces_exit",
+                  "replaces_a_course_function", "replaces_exit",
                   "edited_test_and_header", "encrypted", "ppmd", "not_an_archive", "bomb",
                   "fifo_plant", "fifo_submission"} | {f"correct_copy{i:02d}" for i in range(args.copies)}
         benign |= {display_name(out / p) for p in ("...zip", "gradebook.csv.zip", "a b", "a_b", "Zoë Ünal",

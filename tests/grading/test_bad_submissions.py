@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from grading import grader, sandbox  # noqa: E402
 
 FILE = "ch01_linear_ae_pca.cpp"
+sys.path.insert(0, str(HERE))
+from make_corpus import HOSTILE  # noqa: E402
 
 
 def shm_segments() -> int:
@@ -80,6 +82,9 @@ def main():
                     help="(as root) run the grader as an unprivileged uid, as a non-root instructor "
                          "or a Gradescope container would, on the hostile part of the corpus")
     ap.add_argument("--only", help="grade only these submissions (comma-separated display names)")
+    ap.add_argument("--expect-no-isolation", action="store_true",
+                    help="fail unless this host (or COURSE_GRADE_ISOLATION) offers no isolation: "
+                         "test_no_isolation.py runs this test so")
     # Wall clock per test case (counted from each case's start): chapter 1's cases take 0.4 s
     # each in a batch on the loaded machine (2026-12-01), 20 s is fifty times that; the
     # sleep_forever submission waits it out twice (its two test cases). The CPU
@@ -129,12 +134,22 @@ def main():
     if not isolated:
         print(f"no sandbox on this host ({'; '.join(sandbox.MISSING)}): the hostile submissions are "
               f"skipped, only the benign ones are graded")
+    elif args.expect_no_isolation:
+        print("FAIL: --expect-no-isolation, but bubblewrap isolates here (is COURSE_GRADE_ISOLATION set?)")
+        return 1
     shm_before = shm_segments()
     problems = []
     subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus), "--target", target,
                     "--copies", str(args.copies), "--outputs", str(out), "--build", str(args.build)]
                    + [a for t in extra_targets for a in ("--extra-target", str(t))]
                    + ([] if isolated else ["--benign-only"]), check=True)
+    if not isolated:
+        # Never run hostile code uncontained: not one of them may be in the corpus.
+        hostile = set(json.loads((corpus / "expected.json").read_text())["submissions"]) & HOSTILE
+        if hostile:
+            problems.append(f"without isolation the corpus still holds hostile submissions: {sorted(hostile)}")
+            for name in hostile:
+                shutil.rmtree(corpus / name, ignore_errors=True)
     if args.only:
         keep = set(args.only.split(","))
         for entry in list(corpus.iterdir()):
@@ -206,6 +221,12 @@ def main():
         except (OSError, ValueError, ET.ParseError) as e:
             problems.append(f"{name}: missing or malformed report ({e})")
             continue
+        # The isolation each student was graded with, in every output (the sandbox: nothing said).
+        weak = "Isolation was off" in md
+        if r.get("isolation") != sandbox.isolation() or weak == isolated or \
+                ("Isolation was off" in gs.get("output", "")) == isolated:
+            problems.append(f"{name}: report says isolation {r.get('isolation')!r}, feedback/results.json "
+                            f"{'say' if weak else 'do not say'} it was off; the host's is {sandbox.isolation()!r}")
         if r.get("name") != shown:
             problems.append(f"{name}: display name {r.get('name')!r}, expected {shown!r}")
         if exp.get("note") and not any(exp["note"] in n for n in r["notes"]):
@@ -247,7 +268,7 @@ def main():
                 {"name", "score", "max_score", "status", "output"} <= set(t) for t in gs.get("tests", [])):
             problems.append(f"{name}: results.json is not in Gradescope's format or disagrees")
         row = gradebook.get(name)
-        if row is None or abs(float(row["total"]) - r["score"]) > 1e-9:
+        if row is None or abs(float(row["total"]) - r["score"]) > 1e-9 or row["isolation"] != r.get("isolation"):
             problems.append(f"{name}: gradebook row {row} disagrees with the report ({r['score']})")
         if exp["file"] == "compile error" and "error" not in md:
             problems.append(f"{name}: feedback.md does not quote the compiler error")

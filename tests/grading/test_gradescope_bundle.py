@@ -112,7 +112,7 @@ def uid_only_problems(root: pathlib.Path, build: pathlib.Path) -> list[str]:
     of the source and build trees as Gradescope's container would allow; the build tree here is
     the developer's own, so its modes are put back afterwards."""
     if os.geteuid() != 0:
-        return []   # uid-only needs root (a private uid via setpriv); the grader then refuses
+        return []   # uid-only needs root (the switch to a private uid); the grader then refuses
     saved = {}
     for d in [build, build / "CMakeFiles", build / "grading"]:
         if d.is_dir():

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Unit tests of the grader's pure parts (no build needed): reading submissions, the Boost log,
 the verdict, the rubric, the reports."""
+import csv
 import io
+import json
 import os
 import pathlib
 import sys
@@ -238,6 +240,14 @@ void g(EmaCodebook& cb,
             report.write_class(d)
             self.assertIn("s,1.5,1.5,2", (d / "gradebook.csv").read_text())
             self.assertIn("wrong result", (d / "s" / "feedback.md").read_text())
+            self.assertNotIn("Isolation was off", (d / "s" / "feedback.md").read_text())
+            # Graded without the sandbox (--allow-weak-sandbox): every output says so.
+            report.write_student(d, dict(r, student="t", isolation="uid-only"))
+            report.write_class(d)
+            rows = list(csv.DictReader(io.StringIO((d / "gradebook.csv").read_text())))
+            self.assertEqual({x["student"]: x["isolation"] for x in rows}, {"s": "bubblewrap", "t": "uid-only"})
+            self.assertIn("Isolation was off", (d / "t" / "feedback.md").read_text())
+            self.assertIn("Isolation was off", json.loads((d / "t" / "results.json").read_text())["output"])
 
 
 if __name__ == "__main__":

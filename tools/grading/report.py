@@ -45,9 +45,22 @@ def _num(x) -> str:
     return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 
+def weak_isolation_note(r: dict) -> str:
+    """A sentence when the submission was graded without the sandbox (--allow-weak-sandbox on a
+    host that cannot isolate), else ''. Reports older than the field count as isolated."""
+    mode = r.get("isolation", "bubblewrap")
+    if mode == "bubblewrap":
+        return ""
+    return (f"Isolation was off: this submission was graded with isolation '{mode}' "
+            f"({'a private uid and limits' if mode == 'uid-only' else 'limits'} only, no sandbox), "
+            f"so its code could read the course's files and use the network.")
+
+
 def feedback_markdown(r: dict) -> str:
     out = [f"# Feedback for {r['student']}", "",
            f"**Score: {_num(r['score'])} / {_num(r['max_score'])}**  (graded {r['graded_at']})", ""]
+    if weak_isolation_note(r):
+        out += [weak_isolation_note(r), ""]
     out += ["## Files", "", "| file | status |", "|---|---|"]
     for f, s in r["files"].items():
         out.append(f"| {f} | {s['status']} |")
@@ -96,8 +109,9 @@ def gradescope_results(r: dict) -> dict:
                           "status": "passed" if passed else "failed", "output": "\n".join(lines)})
     summary = [f"{f}: {s['status']}" + (f"\n{s['message']}" if s["message"] and s["status"] != "missing" else "")
                for f, s in r["files"].items()]
+    weak = [weak_isolation_note(r)] if weak_isolation_note(r) else []
     return {"score": r["score"], "execution_time": int(r.get("seconds", 0)),
-            "output": "\n\n".join(summary + r.get("notes", [])), "tests": tests}
+            "output": "\n\n".join(weak + summary + r.get("notes", [])), "tests": tests}
 
 
 def junit_suite(r: dict) -> ET.Element:
@@ -155,11 +169,13 @@ def write_class(out: pathlib.Path) -> None:
     numbers.sort(key=lambda n: tuple(int(x) for x in n.split(".")))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "name"] + [f"ex{n}" for n in numbers] + ["total", "max_total"])
+    # isolation: "bubblewrap" (the sandbox), or "uid-only" / "none" when --allow-weak-sandbox
+    # graded without it (the column an instructor checks before trusting a row).
+    w.writerow(["student", "name"] + [f"ex{n}" for n in numbers] + ["total", "max_total", "isolation"])
     for r in reports:
         pts = {e["number"]: e["points"] for e in r["exercises"]}
         w.writerow([r["student"], _csv_cell(r.get("name", r["student"]))] + [_num(pts.get(n, 0)) for n in numbers] +
-                   [_num(r["score"]), _num(r["max_score"])])
+                   [_num(r["score"]), _num(r["max_score"]), _csv_cell(r.get("isolation", "bubblewrap"))])
     _atomic_write(out / "gradebook.csv", buf.getvalue())
     suites = ET.Element("testsuites", name="course grading")
     for r in reports:
