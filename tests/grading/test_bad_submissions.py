@@ -29,6 +29,7 @@ from grading import grader, sandbox  # noqa: E402
 FILE = "ch01_linear_ae_pca.cpp"
 sys.path.insert(0, str(HERE))
 from make_corpus import HOSTILE  # noqa: E402
+import verdict  # noqa: E402
 
 
 def shm_segments() -> int:
@@ -315,11 +316,7 @@ def main():
     print(f"graded {len(expected)} submissions{' as uid %d' % user[0] if user else ''} in {dt:.1f} s ({dt / len(expected):.1f} s per submission, "
           f"{args.jobs} jobs, isolation {sandbox.isolation()})")
     shutil.rmtree(tmp, ignore_errors=True)
-    if problems:
-        print("FAIL:\n  " + "\n  ".join(problems))
-        return 1
-    print("OK: every submission graded as expected")
-    return 0
+    return verdict.finish(problems, "OK: every submission graded as expected")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 FILE = "ch01_linear_ae_pca.cpp"
 sys.path.insert(0, str(ROOT / "tools"))
 from grading import course as course_mod, rubric as rubric_mod  # noqa: E402
+import verdict  # noqa: E402  (tests/grading/verdict.py)
 
 
 def rubric_problems(build: pathlib.Path) -> list[str]:
@@ -200,13 +201,9 @@ def main():
         if bad.get("score") != 0:
             problems.append(f"the unmodified exercises scored {bad.get('score')}")
         problems += uid_only_problems(root, args.build)
-    if problems:
-        print("FAIL:\n  " + "\n  ".join(problems))
-        return 1
-    print(f"OK: run_autograder gives chapter 1's solution {good['score']} / {full} and its stubs 0; "
-          f"without namespaces (uid-only) a probe of the secrets finds none"
-          f"{'' if os.geteuid() == 0 else ' (not run: needs root)'}")
-    return 0
+    return verdict.finish(problems, f"OK: run_autograder gives chapter 1's solution {good.get('score')} / "
+                          f"{full} and its stubs 0; without namespaces (uid-only) a probe of the secrets "
+                          f"finds none{'' if os.geteuid() == 0 else ' (not run: needs root)'}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+import verdict  # tests/grading/verdict.py
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FILE = "ch01_linear_ae_pca.cpp"
@@ -191,11 +193,7 @@ def main():
         print(f"chapter 1 is not built in {args.build}: skipped")
         return 77
     problems = refusal_problems(args.build) + uid_switch_problems(args.build) + corpus_problems(args.build)
-    if problems:
-        print("FAIL:\n  " + "\n  ".join(problems))
-        return 1
-    print("OK")
-    return 0
+    return verdict.finish(problems)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from grading import build, remote  # noqa: E402
 from grading.course import Course  # noqa: E402
+import verdict  # noqa: E402  (tests/grading/verdict.py)
 
 
 def defined(obj: pathlib.Path) -> set[str]:
@@ -89,11 +90,7 @@ def main():
         except remote.HeaderError as e:
             if "ch98_bad.hpp:3" not in str(e):
                 problems.append(f"the refusal does not name the line: {e}")
-    if problems:
-        print("FAIL:\n  " + "\n  ".join(problems))
-        return 1
-    print("OK")
-    return 0
+    return verdict.finish(problems)
 
 
 if __name__ == "__main__":
