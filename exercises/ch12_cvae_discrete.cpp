@@ -26,14 +26,15 @@ Index gumbel_max_sample(const VecD& log_pi, const VecD& u) {
 }
 
 VecD gumbel_softmax(const VecD& log_pi, const VecD& g, double tau) {
-  // HINT: s = (log_pi + g) / tau; subtract max(s) before exponentiating, then normalise.
+  // HINT: the exponents are the perturbed logits over the temperature, (log_pi + g) / tau; subtract
+  // HINT: their largest before exponentiating, then normalise.
   // TODO(exercise 12.3): your code here.
   throw course::NotImplemented("12.3 gumbel_softmax");
 }
 
-double concrete_log_density(const VecD& y, const VecD& log_alpha, double tau) {
+double concrete_log_density(const VecD& z_relaxed, const VecD& log_alpha, double tau) {
   // HINT: take the log of eq. 12.4 term by term; std::lgamma(K) is log (K - 1)!.
-  // HINT: log sum_k alpha_k y_k^(-tau) = log-sum-exp of log_alpha_k - tau log y_k.
+  // HINT: log sum_k alpha_k z~_k^(-tau) = log-sum-exp of log_alpha_k - tau log z~_k.
   // TODO(exercise 12.4): your code here.
   throw course::NotImplemented("12.4 concrete_log_density");
 }

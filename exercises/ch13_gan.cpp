@@ -12,7 +12,7 @@
 namespace course::ch13 {
 
 DiscriminatorLoss discriminator_loss(const VecD& real, const VecD& fake) {
-  // HINT: -log D = softplus(-s) and -log(1 - D) = softplus(s); d/ds softplus(s) = sigmoid(s).
+  // HINT: -log D = softplus(-a) and -log(1 - D) = softplus(a); d/da softplus(a) = sigmoid(a).
   // TODO(exercise 13.1): your code here.
   throw course::NotImplemented("13.1 discriminator_loss");
 }
@@ -24,7 +24,7 @@ GeneratorLoss generator_loss_nonsaturating(const VecD& fake) {
 }
 
 GeneratorLoss generator_loss_minimax(const VecD& fake) {
-  // HINT: log(1 - sigmoid(s)) = -softplus(s); its derivative is -sigmoid(s) = -D.
+  // HINT: log(1 - sigmoid(a)) = -softplus(a); its derivative is -sigmoid(a) = -D.
   // TODO(exercise 13.3): your code here.
   throw course::NotImplemented("13.3 generator_loss_minimax");
 }

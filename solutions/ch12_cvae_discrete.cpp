@@ -37,22 +37,23 @@ Index gumbel_max_sample(const VecD& log_pi, const VecD& u) {
 
 VecD gumbel_softmax(const VecD& log_pi, const VecD& g, double tau) {
   // BEGIN SOLUTION
-  // HINT: s = (log_pi + g) / tau; subtract max(s) before exponentiating, then normalise.
-  const VecD s = (log_pi + g) / tau;
-  const VecD e = (s.array() - s.maxCoeff()).exp();
+  // HINT: the exponents are the perturbed logits over the temperature, (log_pi + g) / tau; subtract
+  // HINT: their largest before exponentiating, then normalise.
+  const VecD v = (log_pi + g) / tau;
+  const VecD e = (v.array() - v.maxCoeff()).exp();
   return e / e.sum();
   // END SOLUTION
 }
 
-double concrete_log_density(const VecD& y, const VecD& log_alpha, double tau) {
+double concrete_log_density(const VecD& z_relaxed, const VecD& log_alpha, double tau) {
   // BEGIN SOLUTION
   // HINT: take the log of eq. 12.4 term by term; std::lgamma(K) is log (K - 1)!.
-  // HINT: log sum_k alpha_k y_k^(-tau) = log-sum-exp of log_alpha_k - tau log y_k.
-  const double K = double(y.size());
-  const Eigen::ArrayXd log_y = y.array().log();
-  const Eigen::ArrayXd a = log_alpha.array() - tau * log_y;
+  // HINT: log sum_k alpha_k z~_k^(-tau) = log-sum-exp of log_alpha_k - tau log z~_k.
+  const double K = double(z_relaxed.size());
+  const Eigen::ArrayXd log_z = z_relaxed.array().log();
+  const Eigen::ArrayXd a = log_alpha.array() - tau * log_z;
   const double log_sum = a.maxCoeff() + std::log((a - a.maxCoeff()).exp().sum());
-  return std::lgamma(K) + (K - 1.0) * std::log(tau) + (log_alpha.array() - (tau + 1.0) * log_y).sum() - K * log_sum;
+  return std::lgamma(K) + (K - 1.0) * std::log(tau) + (log_alpha.array() - (tau + 1.0) * log_z).sum() - K * log_sum;
   // END SOLUTION
 }
 

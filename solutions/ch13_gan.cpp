@@ -12,7 +12,7 @@ namespace course::ch13 {
 
 DiscriminatorLoss discriminator_loss(const VecD& real, const VecD& fake) {
   // BEGIN SOLUTION
-  // HINT: -log D = softplus(-s) and -log(1 - D) = softplus(s); d/ds softplus(s) = sigmoid(s).
+  // HINT: -log D = softplus(-a) and -log(1 - D) = softplus(a); d/da softplus(a) = sigmoid(a).
   DiscriminatorLoss out;
   const double n = double(real.size()), m = double(fake.size());
   out.d_real.resize(real.size());
@@ -45,7 +45,7 @@ GeneratorLoss generator_loss_nonsaturating(const VecD& fake) {
 
 GeneratorLoss generator_loss_minimax(const VecD& fake) {
   // BEGIN SOLUTION
-  // HINT: log(1 - sigmoid(s)) = -softplus(s); its derivative is -sigmoid(s) = -D.
+  // HINT: log(1 - sigmoid(a)) = -softplus(a); its derivative is -sigmoid(a) = -D.
   GeneratorLoss out;
   const double m = double(fake.size());
   out.grad.resize(fake.size());

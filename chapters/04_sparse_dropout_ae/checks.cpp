@@ -102,10 +102,10 @@ CheckRow check_eq_4_6_dropout_network_gradient(const Problem& p, double delta, s
                               {grad_block("W_enc", ae.enc().W, gWe), grad_block("b_enc", ae.enc().b, gbe),
                                grad_block("W_dec", ae.dec().W, gWd), grad_block("b_dec", ae.dec().b, gbd)});
   // The objective the training loop reports must be the same loss (the penalty on the undropped H).
-  const CheckRow value = check_identity("4.6", "J returned by the training pass", loss(), returned);
+  const CheckRow value = check_identity("4.6", "the loss returned by the training pass", loss(), returned);
   if (!value.passed()) {
     r.pass = false;
-    r.detail += "\nthe training pass returns J = " + format_number(returned, 10) + ", the masked loss is " +
+    r.detail += "\nthe training pass returns L = " + format_number(returned, 10) + ", the masked loss is " +
                 format_number(loss(), 10);
   }
   return r;

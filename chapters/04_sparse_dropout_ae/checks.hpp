@@ -59,8 +59,8 @@ CheckRow check_eq_4_2_kl_gradient(const Problem& p, const KlGradientFn& gradient
 
 // ---- (4.3) and (4.4): backpropagation through the whole network ----------------------------
 
-// Every parameter's gradient of J = 1/(2B)||X_hat - X||^2 + P(H), as OneLayerAe::forward_backward
-// computes it with `backward_reg`, against central differences of J with `reg`. The two differ only
+// Every parameter's gradient of L = 1/(2B)||X_hat - X||^2 + P(H), as OneLayerAe::forward_backward
+// computes it with `backward_reg`, against central differences of L with `reg`. The two differ only
 // when a test plants a wrong backward pass (e.g. one that forgets the penalty).
 CheckRow check_network_gradient(const std::string& id, const std::string& claim, OneLayerAe<double> ae,
                                        const MatD& X, const Regulariser& reg, const Regulariser& backward_reg);

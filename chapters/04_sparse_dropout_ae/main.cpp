@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
       figs.draw("reconstructions", rec);
 
       plot::Panel curves;
-      curves.title = "training objective J per epoch";
+      curves.title = "training objective L per epoch";
       curves.xlabel = "epoch";
       curves.ylabel = "mean objective (reconstruction + penalty)";
       curves.logy = true;

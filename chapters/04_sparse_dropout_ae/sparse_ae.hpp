@@ -38,7 +38,7 @@ double l1_penalty(const MatD& H, double lambda);
 double code_penalty(const Regulariser& reg, const MatD& H);
 
 // x (d) -> Z = W_enc x + b_enc (k) -> H = f(Z) -> [dropout S .* H] -> X_hat = W_dec H + b_dec (d).
-// The objective of a batch X (d x B) is  J = 1/(2B) ||X_hat - X||_F^2 + P(H).
+// The objective of a batch X (d x B) is  L = 1/(2B) ||X_hat - X||_F^2 + P(H).
 // The encoder (x -> Z) and the decoder are nn::Sequentials of the layer stack; the code's
 // activation, the dropout and the penalties' gradients are the chapter's subject, so
 // forward_backward writes them out between the two.
@@ -69,7 +69,7 @@ struct OneLayerAe {
     double total() const { return reconstruction + penalty; }
   };
 
-  // The objective J of batch X without touching the gradients (no dropout: the test-time network).
+  // The objective L of batch X without touching the gradients (no dropout: the test-time network).
   Losses loss(const M& X, const Regulariser& reg) const {
     const M H = encode(X);
     return {double(nn::mse_loss<Scalar>(dec().forward(H), X)), code_penalty(reg, H.template cast<double>())};
@@ -126,7 +126,7 @@ struct TrainConfig {
 template <class Scalar>
 struct TrainedAe {
   OneLayerAe<Scalar> ae;
-  std::vector<double> epoch_loss;  // mean training objective J per epoch
+  std::vector<double> epoch_loss;  // mean training objective L per epoch
   double seconds = 0.0;
 };
 

@@ -214,7 +214,7 @@ CheckRow check_eq_8_6_below_log_px(const IwEstimates& e, Index m, const VecD& lo
   const McEstimate d = over_images(e.L.col(m) - log_px);
   CheckRow r = check_bound("8.6", "L_" + std::to_string(e.ks[std::size_t(m)]) + " <= exact log p(x) (mean over images)",
                            d.mean, tolerance::z * d.se, 0.0);
-  r.detail = "mean L_k - log p(x) = " + std::to_string(d.mean) + " nats, SE " + std::to_string(d.se) +
+  r.detail = "mean L_K - log p(x) = " + std::to_string(d.mean) + " nats, SE " + std::to_string(d.se) +
              "; passes when below z = 5 SE";
   return r;
 }
@@ -284,12 +284,12 @@ CheckRow check_eq_8_7_gradient(const PpcaProblem& p, double beta) {
                           m.log_noise_var = s2(0);
                           return linear_vae_loss(m, p.S, beta);
                         },
-                        {grad_block("V", m.V, g.V), grad_block("W", m.W, g.W), grad_block("s", m.s, g.s),
+                        {grad_block("V", m.V, g.V), grad_block("W", m.W, g.W), grad_block("log_post_var", m.log_post_var, g.log_post_var),
                          grad_block("log_noise_var", s2, gs2)});
 }
 
 CheckRow check_eq_8_7_noise(double trained, double expected) {
-  return check_identity("8.7", "trained sigma^2 = mean of the d - k discarded eigenvalues", expected, trained, 1e-6);
+  return check_identity("8.7", "trained sigma_x^2 = mean of the d - k discarded eigenvalues", expected, trained, 1e-6);
 }
 
 double largest_angle(const MatD& W, const MatD& Uk) {
@@ -315,7 +315,7 @@ LinearVaeRun train_fixed_noise(const PpcaProblem& p, double noise_var, Index k, 
 }
 
 CheckRow check_eq_8_8_active_units(const LinearVaeRun& run, const PpcaProblem& p, double noise_var, Index k) {
-  CheckRow r = check_identity("8.8", "active units = #{lambda_j > sigma^2}, sigma^2 = " + format_number(noise_var, 2),
+  CheckRow r = check_identity("8.8", "active units = #{lambda_j > sigma_x^2}, sigma_x^2 = " + format_number(noise_var, 2),
                               double(expected_active(p.lambda, noise_var, k)), run.active_units.back(), 0.0);
   r.detail = "active: Cov_x(E_q[z_u]) = (V S V^T)_uu > 0.01 (Burda et al.)";
   return r;

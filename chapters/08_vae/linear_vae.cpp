@@ -5,25 +5,25 @@
 namespace course::ch08 {
 
 double linear_vae_loss(const LinearVae& m, const MatD& S, double beta) {
-  const Index d = S.rows(), k = m.s.size();
+  const Index d = S.rows(), k = m.log_post_var.size();
   const MatD VS = m.V * S;
   const MatD WV = m.W * m.V;
   const double Q = S.trace() - 2.0 * (m.W * VS).trace() + (WV * S * WV.transpose()).trace() +
-                   (m.W.colwise().squaredNorm().transpose().array() * m.s.array().exp()).sum();
-  const double K = 0.5 * ((VS * m.V.transpose()).trace() + m.s.array().exp().sum() - double(k) - m.s.sum());
+                   (m.W.colwise().squaredNorm().transpose().array() * m.log_post_var.array().exp()).sum();
+  const double K = 0.5 * ((VS * m.V.transpose()).trace() + m.log_post_var.array().exp().sum() - double(k) - m.log_post_var.sum());
   return 0.5 * double(d) * (std::log(2 * std::numbers::pi) + m.log_noise_var) + 0.5 * Q * std::exp(-m.log_noise_var) + beta * K;
 }
 
 LinearVaeGradient linear_vae_gradient(const LinearVae& m, const MatD& S, double beta) {
   const Index d = S.rows();
   const double inv_s2 = std::exp(-m.log_noise_var);
-  const VecD post_var = m.s.array().exp();
+  const VecD post_var = m.log_post_var.array().exp();
   const MatD VS = m.V * S;
   const MatD VSVt = VS * m.V.transpose();
   LinearVaeGradient g;
   g.W = inv_s2 * (-VS.transpose() + m.W * VSVt + m.W * post_var.asDiagonal());
   g.V = inv_s2 * (-m.W.transpose() * S + m.W.transpose() * m.W * VS) + beta * VS;
-  g.s = (0.5 * inv_s2 * m.W.colwise().squaredNorm().transpose().array() * post_var.array() +
+  g.log_post_var = (0.5 * inv_s2 * m.W.colwise().squaredNorm().transpose().array() * post_var.array() +
          0.5 * beta * (post_var.array() - 1.0)).matrix();
   const MatD WV = m.W * m.V;
   const double Q = S.trace() - 2.0 * (m.W * VS).trace() + (WV * S * WV.transpose()).trace() +
@@ -49,9 +49,9 @@ LinearVaeRun train_linear_vae(const MatD& S, Index k, int iterations, bool learn
   LinearVae& m = run.model;
   m.V = rng.normal_matrix<double>(k, d) * 0.1;
   m.W = rng.normal_matrix<double>(d, k) * 0.1;
-  m.s = VecD::Constant(k, -1.0);
+  m.log_post_var = VecD::Constant(k, -1.0);
   m.log_noise_var = log_noise_var;
-  // Adam state over the flattened parameters [V, W, s, l].
+  // Adam state over the flattened parameters [V, W, log_post_var, l].
   const Index n = 2 * k * d + k + 1;
   VecD mom = VecD::Zero(n), var = VecD::Zero(n);
   const double b1 = 0.9, b2 = 0.999, lr0 = 0.02;
@@ -59,7 +59,7 @@ LinearVaeRun train_linear_vae(const MatD& S, Index k, int iterations, bool learn
     const double beta_t = annealing > 0 ? beta * std::min(1.0, double(t) / double(annealing)) : beta;
     const LinearVaeGradient g = linear_vae_gradient(m, S, beta_t);
     VecD flat(n);
-    flat << Eigen::Map<const VecD>(g.V.data(), k * d), Eigen::Map<const VecD>(g.W.data(), k * d), g.s,
+    flat << Eigen::Map<const VecD>(g.V.data(), k * d), Eigen::Map<const VecD>(g.W.data(), k * d), g.log_post_var,
         learn_noise ? g.log_noise_var : 0.0;
     mom = b1 * mom + (1 - b1) * flat;
     var = b2 * var + (1 - b2) * flat.cwiseAbs2();
@@ -67,7 +67,7 @@ LinearVaeRun train_linear_vae(const MatD& S, Index k, int iterations, bool learn
     const VecD step = (lr / (1 - std::pow(b1, t))) * (mom.array() / ((var.array() / (1 - std::pow(b2, t))).sqrt() + 1e-12)).matrix();
     Eigen::Map<VecD>(m.V.data(), k * d) -= step.head(k * d);
     Eigen::Map<VecD>(m.W.data(), k * d) -= step.segment(k * d, k * d);
-    m.s -= step.segment(2 * k * d, k);
+    m.log_post_var -= step.segment(2 * k * d, k);
     m.log_noise_var -= step(n - 1);
     if (t % every == 0 || t == iterations) {
       run.iteration.push_back(t);

@@ -1,14 +1,14 @@
-// The linear VAE and probabilistic PCA (docs/08-vae.md, section 5; Tipping & Bishop 1999,
+// The linear VAE and probabilistic PCA (docs/08-vae.md, section 7; Tipping & Bishop 1999,
 // Lucas et al. 2019).
 //
-//   q(z|x) = N(V (x - m), diag exp(s))       V: k x d, s: k (a posterior variance per latent)
-//   p(x|z) = N(W z + m, sigma^2 I)           W: d x k, l = log sigma^2, m = the data mean
+//   q(z|x) = N(V (x - m), diag sigma^2)      V: k x d, log sigma^2: k (`log_post_var`, one per latent)
+//   p(x|z) = N(W z + m, sigma_x^2 I)         W: d x k, l = log sigma_x^2, m = the data mean
 //
 // For a linear-Gaussian decoder the expectation over q is exact, so the ELBO averaged over the data
 // depends on the data only through the covariance S (d x d), and training needs no sampling:
-//   -ELBO = d/2 log 2 pi + d/2 l + Q / (2 sigma^2) + beta K                                 (8.7)
-//   Q = tr S - 2 tr(W V S) + tr(W V S V^T W^T) + sum_j ||w_j||^2 exp(s_j)   (E_q ||x - m - W z||^2)
-//   K = 1/2 [ tr(V S V^T) + sum_j exp(s_j) - k - sum_j s_j ]                (the KL, averaged)
+//   -ELBO = d/2 log 2 pi + d/2 l + Q / (2 sigma_x^2) + beta K                               (8.7)
+//   Q = tr S - 2 tr(W V S) + tr(W V S V^T W^T) + sum_j ||w_j||^2 sigma_j^2   (E_q ||x - m - W z||^2)
+//   K = 1/2 [ tr(V S V^T) + sum_j sigma_j^2 - k - sum_j log sigma_j^2 ]      (the KL, averaged)
 #pragma once
 
 #include <cmath>
@@ -21,14 +21,14 @@
 namespace course::ch08 {
 
 struct LinearVae {
-  MatD V, W;       // k x d encoder, d x k decoder
-  VecD s;          // k log posterior variances
+  MatD V, W;          // k x d encoder, d x k decoder
+  VecD log_post_var;  // k log posterior variances, log sigma_j^2
   double log_noise_var = 0.0;
 };
 
 struct LinearVaeGradient {
   MatD V, W;
-  VecD s;
+  VecD log_post_var;
   double log_noise_var = 0.0;
 };
 

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       table.add(check_eq_8_7_noise(s2, sigma2_ml(ppca)));
       table.add(check_eq_8_7_subspace(ppca_run.model.W, ppca.U.leftCols(ppca.k)));
       const double elbo = -linear_vae_loss(ppca_run.model, ppca.S);
-      table.add(check_eq_8_7_tight(elbo, ppca_log_likelihood(ppca_run.model.W, s2, ppca.S), "log p(x) of its own W, sigma^2"));
+      table.add(check_eq_8_7_tight(elbo, ppca_log_likelihood(ppca_run.model.W, s2, ppca.S), "log p(x) of its own W, sigma_x^2"));
       const MatD W_ml = ppca.U.leftCols(ppca.k) *
                         (ppca.lambda.head(ppca.k).array() - sigma2_ml(ppca)).sqrt().matrix().asDiagonal();
       table.add(check_eq_8_7_tight(elbo, ppca_log_likelihood(W_ml, sigma2_ml(ppca), ppca.S), "the pPCA maximum likelihood"));
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
               << "; importance weighting took " << iw_seconds << " s\n"
               << "  active units: " << count_active(act) << " of " << latent << "\n"
               << "  2-D VAE test ELBO " << curves2.test_elbo.back() << " nats\n"
-              << std::setprecision(8) << "  linear VAE: sigma^2 = " << std::exp(ppca_run.model.log_noise_var) << " vs sigma^2_ML "
+              << std::setprecision(8) << "  linear VAE: sigma_x^2 = " << std::exp(ppca_run.model.log_noise_var) << " vs sigma_x^2 (ML) "
               << sigma2_ml(ppca) << "; final gradient norm " << std::scientific << std::setprecision(2) << ppca_run.final_gradient_norm
               << std::defaultfloat << "\n";
 
@@ -369,12 +369,12 @@ int main(int argc, char** argv) {
                                       {curves.epoch, curves.train_elbo}, "lw 2"});
       p.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "test (after the epoch)",
                                       {curves.epoch, curves.test_elbo}, "lw 2 dt 2"});
-      // What check 8.6 tests is the paired increase of L_k over L_1 on the same images: the spread
+      // What check 8.6 tests is the paired increase of L_K over L_1 on the same images: the spread
       // between images (SE ~ 8 nats) would swamp it, so the panel shows the per-image differences.
       Panel q;
-      q.title = "gain of L_k over L_1 on the same " + std::to_string(n_iw) + " test images (paired)";
-      q.xlabel = "k (importance samples)";
-      q.ylabel = "L_k - L_1 (nats per image)";
+      q.title = "gain of L_K over L_1 on the same " + std::to_string(n_iw) + " test images (paired)";
+      q.xlabel = "K (importance samples)";
+      q.ylabel = "L_K - L_1 (nats per image)";
       q.logx = true;
       q.xrange = std::make_pair(0.7, 1.4 * double(ks.back()));
       q.key = "top left";
@@ -395,8 +395,8 @@ int main(int argc, char** argv) {
       figs.draw("elbo_curves", plot::Figure{train_set.name + ": the ELBO during training and L_k after it", {p, q}, 1, 1300, 520});
     }
     {
-      // The prediction #{lambda_j > beta sigma^2} is an integer: a staircase with its steps at
-      // beta = lambda_j / sigma^2, drawn on a fine grid with both sides of every step.
+      // The prediction #{lambda_j > beta sigma_x^2} is an integer: a staircase with its steps at
+      // beta = lambda_j / sigma_x^2, drawn on a fine grid with both sides of every step.
       std::vector<double> grid;
       const double b_lo = 0.035, b_hi = 12.0;
       for (int i = 0; i <= 200; ++i) grid.push_back(b_lo * std::pow(b_hi / b_lo, i / 200.0));
@@ -408,14 +408,14 @@ int main(int argc, char** argv) {
       std::vector<double> staircase;
       for (double b : grid) staircase.push_back(expected_active(ppca.lambda, b * fixed_s2, 6));
       Panel a;
-      a.title = "linear VAE, sigma^2 = 1.2 fixed: active units vs beta";
+      a.title = "linear VAE, sigma_x^2 = 1.2 fixed: active units vs beta";
       a.xlabel = "KL weight beta";
       a.ylabel = "active units (of 6)";
       a.logx = true;
       a.xrange = std::make_pair(b_lo, b_hi);
       a.yrange = std::make_pair(-0.5, 7.5);
       a.key = "top right";
-      a.series.push_back(plot::lines("#{lambda_j > beta sigma^2} (8.8)", grid, staircase, "dt 2 lw 2 lc rgb '#444444'"));
+      a.series.push_back(plot::lines("#{lambda_j > beta sigma_x^2} (8.8)", grid, staircase, "dt 2 lw 2 lc rgb '#444444'"));
       a.series.push_back(plot::points("trained: Cov_x E_q[z_u] > 0.01", betas, linear_active, "pt 7 ps 1.5 lc rgb '#1b9e77'"));
       Panel b;
       b.title = train_set.name + ", " + std::to_string(sweep_epochs) + (sweep_epochs == 1 ? " epoch" : " epochs") +
@@ -438,7 +438,7 @@ int main(int argc, char** argv) {
                           format_number(std::max(image_active[std::size_t(at_one - image_betas.begin())], double(annealed_active)) + 0.08 * latent, 4) +
                           " left font ',10'");
       Panel c;
-      c.title = "linear VAE, sigma^2 = 1.2: KL annealing delays collapse";
+      c.title = "linear VAE, sigma_x^2 = 1.2: KL annealing delays collapse";
       c.xlabel = "iteration";
       c.ylabel = "active units (of 6)";
       c.yrange = std::make_pair(0.0, 7.8);  // room for the key above the curves

@@ -71,7 +71,7 @@ CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective) {
   const VecD se = (X - W * Z).colwise().squaredNorm().transpose();
   const double lhs = objective(VecD(se / (2.0 * sigma2)), mu, log_var, beta).loss / beta;
   const double rhs = objective(VecD(se / (2.0 * beta * sigma2)), mu, log_var, 1.0).loss;
-  return check_identity("9.2", "L_beta(sigma^2) / beta = L_1(beta sigma^2), beta = 5", lhs, rhs);
+  return check_identity("9.2", "L_beta(sigma_x^2) / beta = L_1(beta sigma_x^2), beta = 5", lhs, rhs);
 }
 
 CheckRow check_eq_9_3_direction_derivatives(
@@ -119,7 +119,7 @@ CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum) {
       ++row;
     }
   CheckRow r = check_identity("9.3", "per-direction optimum (w, v, s2) = closed form, 9 cases", closed, numeric, 1e-7);
-  r.detail = "lambda in {4, 1, 0.3}, beta in {0.5, 1, 4}, sigma^2 = 0.5; gradient descent then at most " +
+  r.detail = "lambda in {4, 1, 0.3}, beta in {0.5, 1, 4}, sigma_x^2 = 0.5; gradient descent then at most " +
              std::to_string(most_newton_steps) + " Newton steps; " +
              (all_minima ? "every end point a minimum" : "an end point is NOT a minimum") + "; tolerance 1e-7";
   return r;
@@ -151,7 +151,7 @@ TrainedLinearVae train_linear_vae(const LinearProblem& p, double beta, std::uint
 
 CheckRow check_eq_9_4_collapsed(const LinearProblem& p, const TrainedLinearVae& t,
                                        const CountFn& count) {
-  CheckRow r = check_identity("9.4", "collapsed dims = #{lambda_j < beta sigma^2}, beta = " + format_number(t.beta, 2),
+  CheckRow r = check_identity("9.4", "collapsed dims = #{lambda_j < beta sigma_x^2}, beta = " + format_number(t.beta, 2),
                               double(count(p.lambda, p.sigma2, t.beta)), double(t.collapsed));
   r.detail = "numeric: latents with KL_j < 1e-3 nats after " + std::to_string(t.iterations) + " descent steps";
   return r;
@@ -162,7 +162,7 @@ CheckRow check_eq_9_4_rate_distortion(const LinearProblem& p, const TrainedLinea
   MatD closed(1, 2), numeric(1, 2);
   closed << (0.5 * (p.lambda.array() / level).log().max(0.0)).sum(), p.lambda.array().min(level).sum();
   numeric << t.terms.rate, t.terms.distortion;
-  return check_identity("9.4", "(R, D) = water-filling at beta sigma^2, beta = " + format_number(t.beta, 2),
+  return check_identity("9.4", "(R, D) = water-filling at beta sigma_x^2, beta = " + format_number(t.beta, 2),
                         closed, numeric, 1e-7);
 }
 

@@ -47,19 +47,19 @@ enum class PlantedGradient {
 CheckRow check_eq_9_1_gradient(ch08::Likelihood likelihood, double beta = 4.0,
                                       PlantedGradient planted = PlantedGradient::none);
 
-// (9.2) beta acts on a Gaussian decoder as sigma^2 -> beta sigma^2: with -log p(x|z) taken as
-// ||x - W z||^2 / (2 sigma^2) (its constant dropped), L_beta(sigma^2) / beta = L_1(beta sigma^2).
+// (9.2) beta acts on a Gaussian decoder as sigma_x^2 -> beta sigma_x^2: with -log p(x|z) taken as
+// ||x - W z||^2 / (2 sigma_x^2) (its constant dropped), L_beta(sigma_x^2) / beta = L_1(beta sigma_x^2).
 // Wrong formula it rejects: beta on the reconstruction term.
 CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective = beta_vae_objective);
 
 // (9.3) The closed-form optimum along one direction against a numeric minimisation of the
 // beta-weighted 1-D objective F(w, v, log s2) itself, for 3 x 3 cases (lambda, beta) with
-// sigma^2 = 0.5, active and collapsed. The minimiser uses only F's derivatives: gradient descent
+// sigma_x^2 = 0.5, active and collapsed. The minimiser uses only F's derivatives: gradient descent
 // from (1, 0.5, 0) to ||grad|| <= 1e-6, then Newton steps with F's analytic Hessian until the
 // step is below 1e-14 (gradient descent alone stalls where the curvature is small, e.g. at
-// lambda = 0.3, beta sigma^2 = 0.25, where w^2 = 0.05). The end point must be a minimum (Hessian
+// lambda = 0.3, beta sigma_x^2 = 0.25, where w^2 = 0.05). The end point must be a minimum (Hessian
 // positive definite), else the row fails. Compared: |w|, v sign(w), s2.
-// Wrong formulas it rejects: sigma^2 without beta; sigma^2 / beta.
+// Wrong formulas it rejects: sigma_x^2 without beta; sigma_x^2 / beta.
 CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum = linear_vae_optimum);
 
 // (9.3) The derivatives that minimiser uses, checked themselves (the optimum check above cannot see

@@ -2,6 +2,7 @@
 // (eqs. 9.2-9.4), and a small gradient-descent minimiser (with a Newton polish along one
 // direction) to find it numerically.
 //   p(x|z) = N(W z, sigma2 I),  q(z|x) = N(V x, diag s2),  p(z) = N(0, I),  data covariance S.
+//   (In docs/09 the decoder noise sigma2 is sigma_x^2 and the posterior variance s2 is sigma^2.)
 // Averaged over the data, the negative beta-weighted ELBO (without its constant) is
 //   F = 1/(2 sigma2) D + beta R,
 //   D = E||x - W z||^2 = tr((I - W V) S (I - W V)^T) + sum_j s2_j ||w_j||^2,

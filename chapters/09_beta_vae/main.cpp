@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
                      check_eq_9_5_independent(), check_eq_9_6_codes_equal_factors(), check_eq_9_6_copied_factor(),
                      check_eq_9_6_normalised_by_factor_entropy(), check_eq_9_6_random_codes(), check_eq_9_7_traversal()})
       table.add(row);
-    table.print(std::cout, "Verification (linear VAE: eigenvalues 8 4 2 1 0.5 0.25, sigma^2 = 0.35)");
+    table.print(std::cout, "Verification (linear VAE: eigenvalues 8 4 2 1 0.5 0.25, sigma_x^2 = 0.35)");
 
     // ---- 2. beta-VAEs on the sprites: chapter 8's VAE, 784-hidden-latent, KL weight beta ---------
     std::cout << "\nsprites: " << train.size() << " training and " << test.size() << " test images of 28x28; "

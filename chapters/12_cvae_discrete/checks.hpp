@@ -67,13 +67,13 @@ using RelaxedSampler = std::function<VecD(const VecD& log_pi, const VecD& g, dou
 // A location for K = 2 and for K = 3 (log-probabilities of unequal classes).
 VecD concrete_location(Index K);
 // The density integrates to 1 over the simplex (quadrature in the logit coordinates).
-// Wrong formulas it rejects: (K - 1)! left out (K = 3), tau^(K - 1) left out, y^(-tau) for y^(-tau - 1).
+// Wrong formulas it rejects: (K - 1)! left out (K = 3), tau^(K - 1) left out, z~^(-tau) for z~^(-tau - 1).
 CheckRow check_eq_12_4_normalised(Index K, double tau, const LogDensity& density = concrete_log_density);
-// The histogram of n samples y = gumbel_softmax(log_alpha, g, tau), binned in the logit coordinates
-// u_i = tau s_i - (log_alpha_i - log_alpha_K) on unit bins over [-6, 6] (K = 2) or [-4, 4]^2 (K = 3)
+// The histogram of n samples z~ = gumbel_softmax(log_alpha, g, tau), binned in the logit coordinates
+// u_i = tau omega_i - (log_alpha_i - log_alpha_K) on unit bins over [-6, 6] (K = 2) or [-4, 4]^2 (K = 3)
 // plus one bin for the rest, against the bin probabilities of the density (Gauss-Legendre per
 // bin; the rest is 1 minus their sum). Chi-square, 1e-6. Wrong formulas it rejects: a sampler
-// without the temperature; a density with y^(-tau) for y^(-tau - 1).
+// without the temperature; a density with z~^(-tau) for z~^(-tau - 1).
 CheckRow check_eq_12_4_histogram(Index K, double tau, const RelaxedSampler& sampler = gumbel_softmax,
                                  const LogDensity& density = concrete_log_density, Index n = Index(1) << 18,
                                  std::uint64_t seed = 124);
@@ -81,14 +81,14 @@ CheckRow check_eq_12_4_histogram(Index K, double tau, const RelaxedSampler& samp
 // ---- (12.5) the temperature limits -------------------------------------------------------------
 
 // tau -> 0: for n draws at tau, the sample's largest entry is at k* = argmax(log pi + g) (the
-// Gumbel-max sample, exercise 12.2 on the same uniforms) and 1 - y_k* <= (K - 1) exp(-gap / tau),
+// Gumbel-max sample, exercise 12.2 on the same uniforms) and 1 - z~_k* <= (K - 1) exp(-gap / tau),
 // gap = the margin between the two largest log pi_k + g_k (an exact inequality). The error is the
-// largest (1 - y_k*) / bound over the draws, or infinity for a wrong argmax. At tau = 1e-3 a softmax
+// largest (1 - z~_k*) / bound over the draws, or infinity for a wrong argmax. At tau = 1e-3 a softmax
 // without the max subtracted overflows (NaN): the row fails. Wrong formula it rejects: no temperature.
 CheckRow check_eq_12_5_zero_temperature(double tau, const RelaxedSampler& sampler = gumbel_softmax, Index n = 2000,
                                         std::uint64_t seed = 125);
-// tau -> infinity: y -> (1/K, ..., 1/K) at rate 1/tau, tau (K y_k - 1) -> s_k - mean(s), s = log pi + g.
-// |tau (K y_k - 1) - (s_k - mean s)| <= 2 r^2 / tau with r = max s - min s (Taylor's bound, for
+// tau -> infinity: z~ -> (1/K, ..., 1/K) at rate 1/tau, tau (K z~_k - 1) -> v_k - mean(v), v = log pi + g.
+// |tau (K z~_k - 1) - (v_k - mean v)| <= 2 r^2 / tau with r = max v - min v (Taylor's bound, for
 // r / tau <= 0.1); the error is the largest ratio to that bound over n draws. Wrong formulas it
 // rejects: no temperature, and the centre itself (a sampler returning 1/K at every tau).
 CheckRow check_eq_12_5_infinite_temperature(double tau, const RelaxedSampler& sampler = gumbel_softmax, Index n = 2000,
@@ -145,7 +145,7 @@ CheckRow check_eq_12_9_straight_through_biased(double tau, const ToyEstimator& e
                                                Index n = Index(1) << 18, std::uint64_t seed = 131);
 
 // For a linear f(z) = c . z (c = (1, -0.5, 2)) the mean of straight-through over n draws is
-// E[J(y)]^T c, computed by quadrature over the Concrete density (3 coordinates, 1e-6); the true
+// E[J(z~)]^T c, computed by quadrature over the Concrete density (3 coordinates, 1e-6); the true
 // gradient (diag pi - pi pi^T) c is reported beside it. Wrong formulas it rejects: the Jacobian at
 // the one-hot z (which is 0 there); an unbiased estimate of the true gradient, (diag z - z pi^T) c.
 // (For a linear f, straight-through and the relaxed estimator have the same mean: this row cannot

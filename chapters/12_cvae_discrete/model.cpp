@@ -63,15 +63,15 @@ VecD softmax(const VecD& v) {
   return e / e.sum();
 }
 
-VecD simplex_point(const VecD& s) {
-  VecD full(s.size() + 1);
-  full << s, 0.0;
+VecD simplex_point(const VecD& omega) {
+  VecD full(omega.size() + 1);
+  full << omega, 0.0;
   return softmax(full);
 }
 
-double logit_log_density(const LogDensity& log_density, const VecD& s, const VecD& log_alpha, double tau) {
-  const VecD y = simplex_point(s);
-  return log_density(y, log_alpha, tau) + y.array().log().sum();
+double logit_log_density(const LogDensity& log_density, const VecD& omega, const VecD& log_alpha, double tau) {
+  const VecD z_relaxed = simplex_point(omega);
+  return log_density(z_relaxed, log_alpha, tau) + z_relaxed.array().log().sum();
 }
 
 VecD logit_centre(const VecD& log_alpha, double tau) {
@@ -80,7 +80,7 @@ VecD logit_centre(const VecD& log_alpha, double tau) {
 }
 
 VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, double tau,
-                          const std::function<void(const VecD& y, Eigen::Ref<VecD> out)>& f, Index dim,
+                          const std::function<void(const VecD& z_relaxed, Eigen::Ref<VecD> out)>& f, Index dim,
                           int panels) {
   const Index K = log_alpha.size();
   if (K != 2 && K != 3) throw std::invalid_argument("concrete_expectation: K must be 2 or 3");

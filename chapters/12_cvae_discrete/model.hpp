@@ -52,16 +52,16 @@ VecD gumbel_noise(Index K, Rng& rng);
 // softmax(v), stable.
 VecD softmax(const VecD& v);
 
-// The Concrete density in logit coordinates. A point y of the simplex is s = (log(y_i / y_K))_{i<K}
-// in R^(K-1), and y = softmax([s; 0]). The density of s is the density of y times the Jacobian
-// |det dy_{1:K-1} / ds| = prod_{k=1..K} y_k, so log p_s(s) = log p_y(y(s)) + sum_k log y_k.
-using LogDensity = std::function<double(const VecD& y, const VecD& log_alpha, double tau)>;
-VecD simplex_point(const VecD& s);
-double logit_log_density(const LogDensity& log_density, const VecD& s, const VecD& log_alpha, double tau);
+// The Concrete density in logit coordinates. A point z~ of the simplex is omega = (log(z~_i / z~_K))_{i<K}
+// in R^(K-1), and z~ = softmax([omega; 0]). The density of omega is the density of z~ times the Jacobian
+// |det dz~_{1:K-1} / domega| = prod_{k=1..K} z~_k, so log p_omega(omega) = log p(z~(omega)) + sum_k log z~_k.
+using LogDensity = std::function<double(const VecD& z_relaxed, const VecD& log_alpha, double tau)>;
+VecD simplex_point(const VecD& omega);
+double logit_log_density(const LogDensity& log_density, const VecD& omega, const VecD& log_alpha, double tau);
 
-// The centre and the scale of s under Concrete(alpha, tau): s_i = (log_alpha_i - log_alpha_K +
-// g_i - g_K) / tau, and g_i - g_K is logistic, so s_i is centred at (log_alpha_i - log_alpha_K) / tau
-// with scale 1 / tau (tails exp(-tau |s - centre|)).
+// The centre and the scale of omega under Concrete(alpha, tau): omega_i = (log_alpha_i - log_alpha_K +
+// g_i - g_K) / tau, and g_i - g_K is logistic, so omega_i is centred at (log_alpha_i - log_alpha_K) / tau
+// with scale 1 / tau (tails exp(-tau |omega - centre|)).
 VecD logit_centre(const VecD& log_alpha, double tau);
 
 // The integral of f(s) p_s(s) over R^(K-1) for K = 2 or 3, by the composite 10-point
@@ -69,13 +69,13 @@ VecD logit_centre(const VecD& log_alpha, double tau);
 // on `panels` panels per axis (width 88 / (tau panels); the integrand varies on the scale 1 / tau).
 // f returns `dim` numbers; the result is their integrals.
 VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, double tau,
-                          const std::function<void(const VecD& y, Eigen::Ref<VecD> out)>& f, Index dim,
+                          const std::function<void(const VecD& z_relaxed, Eigen::Ref<VecD> out)>& f, Index dim,
                           int panels = 96);
 
 // =============================================================================================
 // The toy objective of the gradient estimators
 //   F(theta) = E_{z ~ Cat(softmax(theta))} f(z),   f(z) = ||z - t||^2 for one-hot z
-// and its relaxation  F_tau(theta) = E_g f(y),  y = softmax((theta + g) / tau).
+// and its relaxation  F_tau(theta) = E_g f(z~),  z~ = softmax((theta + g) / tau).
 // =============================================================================================
 struct ToyObjective {
   VecD theta;  // K logits
@@ -94,24 +94,24 @@ VecD toy_exact_gradient(const ToyObjective& o);
 
 // One draw of each estimator of grad F from Gumbel noise g (the same g for all, common random numbers).
 //   reinforce:        f(e_k) grad log softmax(theta)_k with k = argmax(theta + g)   (unbiased, 12.7)
-//   relaxed:          J^T f'(y), J = dy / dtheta = (diag y - y y^T) / tau          (12.8)
+//   relaxed:          J^T f'(z~), J = dz~ / dtheta = (diag z~ - z~ z~^T) / tau          (12.8)
 //   straight-through: J^T f'(z), z = e_k: the forward pass sees the one-hot sample  (12.9)
 using ScoreFunction = std::function<VecD(const VecD& theta, Index k, double f_k)>;
 VecD reinforce_estimate(const ToyObjective& o, const VecD& g, const ScoreFunction& score = categorical_score_function);
-// J^T v for the Gumbel-softmax Jacobian at y (J is symmetric): (y .* v - y (y . v)) / tau.
+// J^T v for the Gumbel-softmax Jacobian at z~ (J is symmetric): (z~ .* v - z~ (z~ . v)) / tau.
 VecD gumbel_softmax_vjp(const VecD& y, const VecD& v, double tau);
 VecD relaxed_estimate(const ToyObjective& o, const VecD& g, double tau);
 VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau);
-// Straight-through for any f with derivative f_prime: J(y)^T f'(z), z = one_hot(argmax y),
-// y = softmax((theta + g) / tau). (straight_through_estimate is this with f'(z) = 2 (z - t).)
+// Straight-through for any f with derivative f_prime: J(z~)^T f'(z), z = one_hot(argmax z~),
+// z~ = softmax((theta + g) / tau). (straight_through_estimate is this with f'(z) = 2 (z - t).)
 VecD straight_through(const VecD& theta, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime);
-// For a linear f(z) = c . z: E[straight-through] = E[J(y)]^T c by quadrature over the Concrete
+// For a linear f(z) = c . z: E[straight-through] = E[J(z~)]^T c by quadrature over the Concrete
 // density (a smooth integrand), while grad F = (diag pi - pi pi^T) c.
 VecD straight_through_mean_linear(const VecD& theta, const VecD& c, double tau);
 
 // The relaxed objective F_tau(theta) and its gradient by quadrature (K = 3) with the chapter's
-// density (the exercise's concrete_log_density): grad F_tau = E[f(y) grad_theta log p_s(s)] with
-// d log p_s / d log_alpha_j = 1 - K alpha_j y_j^-tau / sum_k alpha_k y_k^-tau (from eq. 12.4).
+// density (the exercise's concrete_log_density): grad F_tau = E[f(z~) grad_theta log p_omega(omega)] with
+// d log p_omega / d log_alpha_j = 1 - K alpha_j z~_j^-tau / sum_k alpha_k z~_k^-tau (from eq. 12.4).
 struct RelaxedQuadrature {
   double value = 0.0;
   VecD gradient;

@@ -1,16 +1,18 @@
 // Chapter 12's two networks, on the course's layer stack (course/sequential.hpp, course/nn.hpp):
 //
-// The conditional VAE (section 6 of docs/12-cvae-discrete.md), y a one-hot label (C classes):
-//   encoder  [mu; log_var] = enc([x; y])          enc: linear D+C -> H, relu, linear H -> 2L
+// The conditional VAE (section 6 of docs/12-cvae-discrete.md), y a one-hot label (c classes), with
+// d pixels, n_h hidden units and a code of k numbers (the docs' letters):
+//   encoder  [mu; log_var] = enc([x; y])          enc: linear d+c -> n_h, relu, linear n_h -> 2k
 //   sample   z = mu + exp(log_var / 2) .* eps      (chapter 8's eq. 8.1)
-//   decoder  a = dec([z; y])                       dec: linear L+C -> H, relu, linear H -> D (logits)
+//   decoder  a = dec([z; y])                       dec: linear k+c -> n_h, relu, linear n_h -> d (logits)
 //   loss     l = sum_i softplus(a_i) - x_i a_i + KL(q(z|x,y) || N(0, I))     (-ELBO(x|y), eq. 12.2)
 //
 // The discrete VAE with the Gumbel-softmax relaxation (section 7), N groups of K classes:
-//   encoder  theta = enc(x)                        enc: linear D -> H, relu, linear H -> N K (logits)
-//   sample   y_n = softmax((theta_n + g_n) / tau)  per group n (eq. 12.4); g ~ Gumbel
-//            straight-through: the decoder sees one_hot(argmax y_n) instead (eq. 12.9)
-//   decoder  a = dec(y)                            dec: linear N K -> H, relu, linear H -> D
+//   encoder  theta = enc(x)                        enc: linear d -> n_h, relu, linear n_h -> N K (logits)
+//   sample   z~_n = softmax((theta_n + g_n) / tau) per group n (eq. 12.4; z~ is the docs' \tilde z,
+//            the relaxed sample); g ~ Gumbel
+//            straight-through: the decoder sees one_hot(argmax z~_n) instead (eq. 12.9)
+//   decoder  a = dec(z~)                           dec: linear N K -> n_h, relu, linear n_h -> d
 //   loss     l = sum_i softplus(a_i) - x_i a_i + sum_n KL(q_n || uniform)     (eq. 12.6, 12.10)
 //            q_n = softmax(theta_n)
 //
@@ -141,7 +143,7 @@ struct Cvae {
 // =============================================================================================
 struct DvaeConfig {
   Index input = 784, hidden = 400, groups = 30, classes = 10;
-  bool straight_through = false;  // decode one_hot(argmax y) and backpropagate through y (eq. 12.9)
+  bool straight_through = false;  // decode one_hot(argmax z~) and backpropagate through z~ (eq. 12.9)
   double beta = 1.0;              // the KL's weight; 1 gives -ELBO
 };
 
@@ -218,7 +220,7 @@ struct Dvae {
   }
 
   // The batch loss (1/B) sum_b [ -log p(x_b | y_b) + KL(q_b || uniform) ] with the relaxed sample
-  // y = softmax((theta + G) / tau) (or its one-hot, straight-through) for Gumbel noise G (N K x B):
+  // z~ = softmax((theta + G) / tau) (or its one-hot, straight-through) for Gumbel noise G (N K x B):
   // a deterministic function of the parameters at fixed G (eq. 12.10).
   Scalar forward(const Mat<Scalar>& X, const Mat<Scalar>& G, Scalar temperature) {
     tau = temperature;
@@ -253,7 +255,7 @@ struct Dvae {
       for (Index n = 0; n < config.groups; ++n) {
         const auto y = Ysoft.col(j).segment(n * K, K).array();
         const auto v = dY.col(j).segment(n * K, K).array();
-        // The Gumbel-softmax Jacobian, J^T v = (y .* v - y (y . v)) / tau (eq. 12.8) ...
+        // The Gumbel-softmax Jacobian, J^T v = (z~ .* v - z~ (z~ . v)) / tau (eq. 12.8) ...
         auto d = dTheta.col(j).segment(n * K, K).array();
         d = (y * v - y * (y * v).sum()) / tau;
         // ... plus the categorical KL's gradient, d/dtheta_j sum_k q_k log q_k = q_j (log q_j - sum_k q_k log q_k).

@@ -55,7 +55,7 @@ double value_by_quadrature(const std::function<double(double)>& D, const Gaussia
 // ---- (13.1) -----------------------------------------------------------------------------------
 
 namespace {
-// Fixed logits: 5 real, 4 fake, of both signs and up to |s| = 4.
+// Fixed logits: 5 real, 4 fake, of both signs and up to |a| = 4.
 VecD real_logits() { return (VecD(5) << 2.1, -0.7, 0.3, 4.0, -1.8).finished(); }
 VecD fake_logits() { return (VecD(4) << -2.5, 0.9, -0.2, 3.1).finished(); }
 }  // namespace
@@ -64,23 +64,23 @@ CheckRow check_eq_13_1_loss_gradient(const DiscLossFn& loss) {
   const VecD r = real_logits(), f = fake_logits();
   const DiscriminatorLoss L = loss(r, f);
   return check_gradient("13.1", "dL_D/da for 5 real and 4 fake logits a (central differences)",
-                        [&](const VecD& s) { return loss(s.head(5), s.tail(4)).loss; }, concat(r, f),
+                        [&](const VecD& a) { return loss(a.head(5), a.tail(4)).loss; }, concat(r, f),
                         concat(L.d_real, L.d_fake));
 }
 
 CheckRow check_eq_13_1_pm1_labels(const DiscLossFn& loss) {
   const VecD r = real_logits(), f = fake_logits();
-  // The lecture's labels: y = +1 for data, y = -1 for fakes, loss log(1 + e^{-y s}) per sample,
+  // The lecture's labels: y = +1 for data, y = -1 for fakes, loss log(1 + e^{-y a}) per sample,
   // averaged over each half (each half has probability 1/2 at the discriminator's input).
   double pm1 = 0.0;
   for (Index i = 0; i < r.size(); ++i) pm1 += std::log(1.0 + std::exp(-(+1.0) * r(i))) / double(r.size());
   for (Index j = 0; j < f.size(); ++j) pm1 += std::log(1.0 + std::exp(-(-1.0) * f(j))) / double(f.size());
-  return check_identity("13.1", "L_D (labels 1/0) = mean log(1 + e^{-y s}) (the lecture's labels +1/-1)",
+  return check_identity("13.1", "L_D (labels 1/0) = mean log(1 + e^{-y a}) (the lecture's labels +1/-1)",
                         loss(r, f).loss, pm1);
 }
 
 CheckRow check_eq_13_1_stable(const DiscLossFn& loss) {
-  // A confident right answer costs nothing, a confident wrong one costs |s|, with gradient -+1.
+  // A confident right answer costs nothing, a confident wrong one costs |a|, with gradient -+1.
   const DiscriminatorLoss right = loss(vec1(800.0), vec1(-800.0)), wrong = loss(vec1(-800.0), vec1(800.0));
   const VecD got = (VecD(6) << right.loss, wrong.loss, right.d_real(0), right.d_fake(0), wrong.d_real(0), wrong.d_fake(0)).finished();
   const VecD want = (VecD(6) << 0.0, 1600.0, 0.0, 0.0, -1.0, 1.0).finished();
@@ -222,9 +222,9 @@ CheckRow check_eq_13_3_limits(const OptimalFn& optimal, const JsdFn& js) {
 // ---- (13.4) -----------------------------------------------------------------------------------
 
 CheckRow check_eq_13_4_loss_gradient(const GenLossFn& loss, const std::string& name) {
-  const VecD s = (VecD(6) << -3.0, -1.2, -0.1, 0.4, 1.7, 3.5).finished();
+  const VecD a = (VecD(6) << -3.0, -1.2, -0.1, 0.4, 1.7, 3.5).finished();
   return check_gradient("13.4", name + ": dL_G/da for 6 fake logits (central differences)",
-                        [&](const VecD& x) { return loss(x).loss; }, s, loss(s).grad);
+                        [&](const VecD& x) { return loss(x).loss; }, a, loss(a).grad);
 }
 
 CheckRow check_eq_13_4_generator_gradient(const GenLossFn& loss, const std::string& name) {
@@ -279,8 +279,8 @@ CheckRow check_eq_13_5_ratio(const GenLossFn& minimax, const GenLossFn& nonsatur
   const VecD d = (VecD(7) << 0.9, 0.5, 0.1, 1e-2, 1e-3, 1e-4, 1e-6).finished();
   VecD ratio(7), want(7);
   for (Index k = 0; k < d.size(); ++k) {
-    const double s = logit(d(k));
-    ratio(k) = minimax(vec1(s)).grad(0) / nonsaturating(vec1(s)).grad(0);
+    const double a = logit(d(k));
+    ratio(k) = minimax(vec1(a)).grad(0) / nonsaturating(vec1(a)).grad(0);
     want(k) = d(k) / (1.0 - d(k));
   }
   return check_identity("13.5", "grad of log(1 - D) / grad of -log D = D / (1 - D), D = 0.9 .. 1e-6", MatD(ratio),

@@ -37,15 +37,15 @@ std::function<double(double)> optimal_1d(const OptimalFn& optimal = optimal_disc
 // ---- (13.1) the value function and the discriminator's loss --------------------------------------
 
 // The gradient of exercise 13.1 with respect to 5 real and 4 fake logits against central differences.
-// Wrong formulas it rejects: a gradient without its 1/n; sigmoid(s) for the real logits' gradient.
+// Wrong formulas it rejects: a gradient without its 1/n; sigmoid(a) for the real logits' gradient.
 CheckRow check_eq_13_1_loss_gradient(const DiscLossFn& loss = discriminator_loss);
-// L_D = the lecture's +1/-1 logistic loss mean log(1 + e^{-y s}) over each half (the two label
+// L_D = the lecture's +1/-1 logistic loss mean log(1 + e^{-y a}) over each half (the two label
 // conventions are one loss), and stability: at logits +-800 the loss is 0 or 1600 and the gradient
 // +-1 (1e-10). Wrong formulas it rejects: labels swapped; log D(x~) for log(1 - D(x~)) in the fake
-// term; log(sigmoid(s)) computed naively (log 0 = -inf at s = -800).
+// term; log(sigmoid(a)) computed naively (log 0 = -inf at a = -800).
 CheckRow check_eq_13_1_pm1_labels(const DiscLossFn& loss = discriminator_loss);
 CheckRow check_eq_13_1_stable(const DiscLossFn& loss = discriminator_loss);
-// The whole discriminator network's parameter gradient (layer stack, double, tanh) with dL/ds from
+// The whole discriminator network's parameter gradient (layer stack, double, tanh) with dL/da from
 // exercise 13.1, against central differences of exercise 13.1's loss.
 CheckRow check_eq_13_1_network_gradient(const DiscLossFn& loss = discriminator_loss);
 
@@ -83,9 +83,9 @@ CheckRow check_eq_13_3_limits(const OptimalFn& optimal = optimal_discriminator, 
 // ---- (13.4) the generator's losses and their gradients ----------------------------------------
 
 // Exercises 13.2 / 13.3 against central differences in the logits (6 fakes).
-// Wrong formulas they reject: a flipped sign; sigmoid(s) for 1 - sigmoid(s) in the non-saturating one.
+// Wrong formulas they reject: a flipped sign; sigmoid(a) for 1 - sigmoid(a) in the non-saturating one.
 CheckRow check_eq_13_4_loss_gradient(const GenLossFn& loss, const std::string& name);
-// Through both networks: dL/ds (the exercise) -> D's input gradient -> the generator's parameters
+// Through both networks: dL/da (the exercise) -> D's input gradient -> the generator's parameters
 // (layer stack, double), against central differences of L(theta_G).
 CheckRow check_eq_13_4_generator_gradient(const GenLossFn& loss, const std::string& name);
 

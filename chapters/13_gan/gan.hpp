@@ -52,13 +52,13 @@ struct GanConfig {
 struct Gan {
   GanConfig config;
   nn::Sequential<float> gen;           // z (latent) -> x (data_dim)
-  nn::Sequential<float> disc;          // x (data_dim) -> logit s(x) (1)
+  nn::Sequential<float> disc;          // x (data_dim) -> logit a(x) (1)
 };
 Gan make_gan(const GanConfig& config, Rng& rng);
 
 // x~ = Gen(z) for n fresh z ~ N(0, I) (data_dim x n), in double.
 MatD generate(const Gan& gan, Index n, Rng& rng);
-// The discriminator's probability D(x) = sigmoid(s(x)) of each column of X (data_dim x n).
+// The discriminator's probability D(x) = sigmoid(a(x)) of each column of X (data_dim x n).
 VecD disc_probability(const Gan& gan, const MatD& X);
 
 // What a training run records after each epoch (snapshot = a fixed z's samples, for figures).

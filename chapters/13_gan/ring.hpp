@@ -30,10 +30,10 @@ RingRun train_ring_gan(const std::string& name, const GanConfig& config, const M
                        Index eval_n, const std::vector<int>& snapshot_epochs, std::ostream* progress);
 
 // Chapter 8's VAE (Gaussian decoder with a learned variance, 2-D latent, 128 hidden units) trained on
-// the same points; returns `n` samples of its generative model, z ~ N(0, I), x ~ N(dec(z), s^2 I).
+// the same points; returns `n` samples of its generative model, z ~ N(0, I), x ~ N(dec(z), sigma_x^2 I).
 struct RingVae {
   MatD samples;
-  double noise_sd = 0.0;  // the decoder's learned standard deviation s
+  double noise_sd = 0.0;  // the decoder's learned standard deviation sigma_x
   double seconds = 0.0;
 };
 RingVae train_ring_vae(const MatF& train, int epochs, std::uint64_t seed, Index n);

@@ -1,9 +1,9 @@
 // Chapter 2 exercises: backpropagation through a deep autoencoder.
 // Equations refer to docs/02-deep-autoencoders.md. Check your work with  ./course check 02
 //
-// Notation (the lecture's): a batch X is d x B, one sample per column. Layer l = 1..L maps
+// Notation (the lecture's): a batch X is d x B, one sample per column. Layer l = 1..l_max maps
 // H_{l-1} (n_{l-1} x B) to H_l = f_l(Z_l) with pre-activations Z_l = W_l H_{l-1} + b_l 1^T,
-// W_l: n_l x n_{l-1}, b_l: n_l; H_0 = X. The last layer's H_L is the network's output Y (for the
+// W_l: n_l x n_{l-1}, b_l: n_l; H_0 = X. The last layer's H_{l_max} is the network's output Y (for the
 // cross-entropy loss the last layer is linear, Y holds logits and the reconstruction is
 // sigmoid(Y)). Losses are summed over
 // the d pixels of a sample and averaged over the B samples of the batch.
@@ -52,7 +52,7 @@ struct DenseGradient {
 // each of the four activations (write each f' in terms of what the forward pass kept). The
 // derivation is docs/02, section 2.
 // Tests: for ReLU, sigmoid, tanh and identity, all three gradients against central differences
-// of L = sum(dH .* f(W X + b 1^T)) (relative error <= 1e-6); a missing f', sigmoid' = s and
+// of L = sum(dH .* f(W X + b 1^T)) (relative error <= 1e-6); a missing f', sigmoid' = sigmoid and
 // tanh' = 1 - z^2 fail.
 DenseGradient dense_backward(const DenseLayer& layer, const MatD& X, const DenseForward& fwd,
                              const MatD& dH);
@@ -87,9 +87,9 @@ struct NetworkGradient {
 
 // Exercise 2.4 -- backpropagation through the whole autoencoder: one training step's gradient
 // (eq. 2.5).
-// Forward: H_0 = X, then dense_forward through layers[0..L-1]; the output Y is the last layer's H.
+// Forward: H_0 = X, then dense_forward through layers[0..l_max-1]; the output Y is the last layer's H.
 // Loss: reconstruction_loss(loss, Y, X) (the target is the input itself).
-// Backward: start from dL/dY = dL/dH_L and walk the layers from the last to the first with
+// Backward: start from dL/dY = dL/dH_{l_max} and walk the layers from the last to the first with
 // dense_backward, handing each layer's dX to the layer below as its dH.
 // Use your exercises 2.1-2.3.
 // Tests: every weight and bias of 6-5-3-5-6 networks with ReLU, sigmoid and tanh hidden layers,

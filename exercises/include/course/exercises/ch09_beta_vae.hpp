@@ -28,8 +28,8 @@ struct RateDistortion {
 RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& log_var, double beta);
 
 // The optimum of the beta-weighted objective of a linear VAE along one principal direction with
-// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance s2 (tau^2 in
-// docs/09).
+// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance s2 (sigma^2 in
+// docs/09; the decoder's noise variance, sigma2 below, is sigma_x^2 there).
 struct LinearVaeDirection {
   double w = 0.0;   // decoder column scale
   double v = 0.0;   // encoder gain: the posterior mean is v * (u^T x)
@@ -37,8 +37,8 @@ struct LinearVaeDirection {
 };
 
 // Exercise 9.2 -- eq. 9.3: the optimum (w, v, s2) of the linear beta-VAE's objective along one
-// direction of variance lambda, with decoder noise sigma2 and KL weight beta: minimise the 1-D
-// objective of docs/09, section 3 (set its three partial derivatives to zero; beta enters only
+// direction of variance lambda, with decoder noise variance sigma2 (sigma_x^2 in docs/09) and KL
+// weight beta: minimise the 1-D objective of docs/09, section 3 (set its three partial derivatives to zero; beta enters only
 // through beta * sigma2). Mind the case where the direction collapses (w = 0).
 // Tests: against a numeric minimisation of the 1-D objective (1e-7); sigma2 without beta fails.
 LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta);
@@ -62,9 +62,9 @@ double entropy(const std::vector<int>& a);
 double mutual_information(const std::vector<int>& a, const std::vector<int>& b);
 
 // Exercise 9.6 -- eq. 9.6: the mutual information gap.
-// codes: J discretised latents, factors: K discretised factors, each n labels. For each factor k,
-// sort I(z_j; v_k) over j, take the gap between the largest two and divide by H(v_k); return the
-// mean over factors. Needs J >= 2. Use your entropy and mutual_information.
+// codes: the k discretised latents z_j, factors: the K discretised factors v_k, each n labels.
+// For each factor v_k, sort I(z_j; v_k) over j, take the gap between the largest two and divide by
+// H(v_k); return the mean over factors. Needs k >= 2. Use your entropy and mutual_information.
 // Tests: 1 when codes equal the factors; 0 for a factor copied into two codes; 2/3 for a case that
 // normalising by H(z_j) instead of H(v_k) gets wrong; near 0 for independent random codes.
 double mutual_information_gap(const std::vector<std::vector<int>>& codes,

@@ -74,11 +74,12 @@ void ema_codebook_update(EmaCodebook& cb, const MatD& Ze, const std::vector<Inde
 // counts_k >= 0 is how often code k was used (not all zero). With p_k = counts_k / sum counts,
 // return exp(H(p)) = exp(-sum_k p_k log p_k), where 0 log 0 = 0.
 // Tests: K under uniform use, 1 when one code is used, within [1, K] otherwise (to 1e-12);
-// 2^H, a missing minus sign and 0 log 0 = NaN fail.
+// 2^H(p) (the entropy in nats taken for bits), a missing minus sign and 0 log 0 = NaN fail.
 double perplexity(const VecD& counts);
 
 // ---- The convolutional VQ-VAE's grid of codes and its autoregressive prior (docs/10, section 7) ----
-// A code grid is H x W codes in raster order: position q = row * W + column, codes[q] in [0, K).
+// A code grid holds rows x cols codes in raster order: position q = row * cols + column, codes[q]
+// in [0, K) (7 x 7 in the chapter).
 
 // Exercise 10.6 -- the causal mask of a masked convolution (eq. 10.9).
 // Return the kernel x kernel 0/1 matrix M (kernel odd, centre c = kernel / 2) of a PixelCNN
@@ -103,14 +104,14 @@ double grid_log_likelihood(const MatD& logits, const std::vector<Index>& codes);
 // The use of a codebook of K codes over a whole set of code grids (eq. 10.10).
 struct CodebookUsage {
   VecD counts;              // K: how often each code is used
-  double entropy_bits = 0;  // H of the usage distribution, in bits (0 log 0 = 0)
-  double perplexity = 0;    // 2^H = exp(H in nats), in [1, K]
+  double entropy_bits = 0;  // H(p) of the usage distribution p, in bits (0 log 0 = 0)
+  double perplexity = 0;    // 2^H(p) = exp(H(p) in nats), in [1, K]
   Index dead = 0;           // codes never used
 };
 
 // Exercise 10.8 -- codebook usage statistics (eq. 10.10) of `codes` (all in [0, K), not empty).
-// Tests: K equally used codes give H = log2 K, perplexity K and no dead code; one code gives
-// H = 0, perplexity 1, K - 1 dead; on a skewed sample, the entropy against a direct sum; entropy in
+// Tests: K equally used codes give H(p) = log2 K, perplexity K and no dead code; one code gives
+// H(p) = 0, perplexity 1, K - 1 dead; on a skewed sample, the entropy against a direct sum; entropy in
 // nats reported as bits, and counts normalised by K instead of by the number of codes, fail.
 CodebookUsage codebook_usage(const std::vector<Index>& codes, Index K);
 

@@ -45,22 +45,23 @@ double conditional_elbo(const ConditionalLinearGaussian& model, const VecD& x, c
 Index gumbel_max_sample(const VecD& log_pi, const VecD& u);
 
 // Exercise 12.3 -- the Gumbel-softmax (Concrete) sample at temperature tau (eq. 12.4).
-// log_pi and g (Gumbel noise) of size K, tau > 0. Return the point y of the simplex (K, positive,
-// summing to 1) that eq. 12.4 defines. Compute it stably: for tau = 1e-3 the exponents are in the
-// thousands, and the result must still be finite.
-// Tests: the histogram of y over many draws matches the Concrete density (K = 2 and 3, chi-square,
-// 1e-6); y tends to the one-hot Gumbel-max sample as tau -> 0 and to the centre (1/K, ..., 1/K) as
-// tau -> infinity (eq. 12.5); a softmax without the temperature fails.
+// log_pi and g (Gumbel noise) of size K, tau > 0. Return the relaxed sample z~ (written \tilde z in
+// docs/12; y there is only ever the condition), the point of the simplex (K, positive, summing to
+// 1) that eq. 12.4 defines. Compute it stably: for tau = 1e-3 the exponents are in the thousands,
+// and the result must still be finite.
+// Tests: the histogram of z~ over many draws matches the Concrete density (K = 2 and 3,
+// chi-square, 1e-6); z~ tends to the one-hot Gumbel-max sample as tau -> 0 and to the centre
+// (1/K, ..., 1/K) as tau -> infinity (eq. 12.5); a softmax without the temperature fails.
 VecD gumbel_softmax(const VecD& log_pi, const VecD& g, double tau);
 
 // Exercise 12.4 -- the Concrete log-density (eq. 12.4; Maddison, Mnih & Teh 2017).
-// y: a point of the open simplex (K, positive, summing to 1); log_alpha (K): the location
-// (log-probabilities or logits); tau > 0. Return log p(y) for the density of eq. 12.4, with
-// respect to Lebesgue measure on the first K - 1 coordinates of y.
+// z_relaxed: a point z~ of the open simplex (K, positive, summing to 1); log_alpha (K): the
+// location (log-probabilities or logits); tau > 0. Return log p(z~) for the density of eq. 12.4,
+// with respect to Lebesgue measure on the first K - 1 coordinates of z~.
 // Tests: it integrates to 1 for K = 2 and K = 3 at several temperatures (quadrature, 1e-8), and
 // its bin probabilities match histograms of gumbel_softmax samples (chi-square, 1e-6); a missing
-// (K - 1)!, a missing tau^(K - 1), and y_k^(-tau) for y_k^(-tau - 1) fail.
-double concrete_log_density(const VecD& y, const VecD& log_alpha, double tau);
+// (K - 1)!, a missing tau^(K - 1), and z~_k^(-tau) for z~_k^(-tau - 1) fail.
+double concrete_log_density(const VecD& z_relaxed, const VecD& log_alpha, double tau);
 
 // Exercise 12.5 -- the KL of a factorised categorical posterior to the uniform prior (eq. 12.6).
 // Q is K x N: column n holds the probabilities q_n (K, summing to 1; entries may be exactly 0) of
