@@ -68,7 +68,8 @@ RUNTIME = {
 # The submissions whose code attacks the grader (run-time misbehaviours, forged results) or whose
 # grade holds only inside the sandbox (a compile that could read solutions/ would succeed): on a
 # host without isolation they are never graded (--benign-only; test_bad_submissions checks it).
-HOSTILE = set(RUNTIME) | {"forge_constructor", "incbin_solution", "includes_the_solution"}
+HOSTILE = set(RUNTIME) | {"forge_constructor", "incbin_solution", "includes_the_solution",
+                          "forge_ch08", "exit_at_start_ch08", "incbin_ch12"}
 # What the target function does first, by its return type: misbehave() returns 1.0 to behave,
 # else the wrong value to return (NaN, or 0.0 standing for a finite wrong answer).
 MISBEHAVE = {
@@ -333,6 +334,34 @@ struct ForgeAtExit { ForgeAtExit() { forge_everything(); } ~ForgeAtExit() { forg
     # The solution embedded at compile time (.incbin): the compile sees no solutions/.
     incbin = (stub + f'\nasm(".section .rodata\\n.incbin \\"{ROOT / "solutions" / FILE}\\"\\n.previous");\n')
     submit("incbin_solution", incbin, "compile error", "all", r"not run")
+
+    # Beyond chapter 1: the same attacks from another chapter's file, next to a correct chapter 1
+    # that must keep its full marks (one chapter's file cannot change another chapter's grade).
+    # "others": per other file, its status and the reason every test case of its rubric fails.
+    def other_chapter(num):
+        files = sorted((ROOT / "exercises").glob(f"ch{num}_*.cpp"))
+        built = (args.build / f"tests/ch{num}/test_ch{num}").exists()
+        return (files[0].name, files[0].read_text()) if files and built else (None, None)
+
+    ch08_file, ch08_stub = other_chapter("08")
+    if ch08_file:
+        # Forged results from chapter 8's static constructor, destructor and initialiser (fake
+        # passes and reply frames into every descriptor): chapter 8 scores 0, chapter 1 full.
+        submit("forge_ch08", solution, "compiled", "none", "", extra={ch08_file: forge + ch08_stub})
+        expected["forge_ch08"]["others"] = {ch08_file: ["compiled", r"not implemented yet|^wrong result"]}
+        # A static constructor that ends the process before main: chapter 8's worker never
+        # answers; chapter 1's worker does not hold chapter 8's file.
+        exit_early = ("#include <unistd.h>\nnamespace {\n__attribute__((constructor)) void quit_at_start() "
+                      "{ ::_exit(0); }\n}  // namespace\n")
+        submit("exit_at_start_ch08", solution, "compiled", "none", "", extra={ch08_file: exit_early + ch08_stub})
+        expected["exit_at_start_ch08"]["others"] = {ch08_file: ["compiled", r"ended its process"]}
+    ch12_file, ch12_stub = other_chapter("12")
+    if ch12_file:
+        # A solution embedded with .incbin from chapter 12's file: it does not compile.
+        inc = ch12_stub + (f'\nasm(".section .rodata\\n.incbin \\"{ROOT / "solutions" / ch12_file}\\"'
+                           f'\\n.previous");\n')
+        submit("incbin_ch12", solution, "compiled", "none", "", extra={ch12_file: inc})
+        expected["incbin_ch12"]["others"] = {ch12_file: ["compile error", r"not run"]}
 
     targets = [str(args.outputs / "gradebook.csv"), str(args.outputs / "correct" / "report.json"),
                str(args.outputs / "write_outside" / "report.json"),

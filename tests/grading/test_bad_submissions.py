@@ -265,6 +265,22 @@ def main():
         if abs(got - score) > 0.011 or abs(got_max - max_score) > 1e-9 or \
                 abs(r["score"] - sum(e["points"] for e in r["exercises"])) > 0.011:
             problems.append(f"{name}: chapter 1 score {got} / {got_max}, expected {score:.2f} / {max_score}")
+        # Another chapter's file (forged results, an exit before main, an .incbin): that chapter
+        # scores 0 with the reason, whatever it tried; chapter 1 was checked above (full marks).
+        for other, (other_status, other_reason) in exp.get("others", {}).items():
+            num = other[2:4]
+            if r["files"].get(other, {}).get("status") != other_status:
+                problems.append(f"{name}: {other}: status {r['files'].get(other, {}).get('status')!r}, "
+                                f"expected {other_status!r}")
+            other_rubric = json.loads((ROOT / f"tests/rubric/ch{num}.json").read_text())["exercises"]
+            for t in sorted({t for e in other_rubric.values() for t in e["tests"]}):
+                res = r["tests"].get(t, {"status": "not graded", "reason": ""})
+                if res["status"] == "passed" or not re.search(other_reason, res["reason"]):
+                    problems.append(f"{name}: {t}: {res['status']} ({res['reason']!r}), expected a failure "
+                                    f"matching {other_reason!r}")
+            pts = sum(e["points"] for e in r["exercises"] if e["chapter"] == num)
+            if pts != 0:
+                problems.append(f"{name}: chapter {num} scored {pts}, expected 0")
         if abs(gs.get("score", -1) - r["score"]) > 1e-9 or not all(
                 {"name", "score", "max_score", "status", "output"} <= set(t) for t in gs.get("tests", [])):
             problems.append(f"{name}: results.json is not in Gradescope's format or disagrees")
@@ -310,9 +326,18 @@ def main():
         uids = [user[0]] if user else [sandbox.sandbox_ids(slot, role)[0] for slot in range(args.jobs)
                                        for role in ("test", "compile")]
         for uid in uids:
-            ps = subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True)
-            if ps.stdout.strip():
-                problems.append(f"processes of sandbox uid {uid} outlived the grader: {ps.stdout.split()}")
+            # A process killed with its namespace at the very end of the run may still be a
+            # zombie for a moment (waiting for the host's init to reap it): it runs nothing.
+            # Anything else, or a zombie still there 5 s later, outlived the grader.
+            for _ in range(50):
+                ps = subprocess.run(["ps", "-o", "pid=,stat=,comm=", "-u", str(uid)], capture_output=True,
+                                    text=True).stdout.splitlines()
+                running = [line.split()[0] for line in ps if not line.split()[1].startswith("Z")]
+                if running or not ps:
+                    break
+                time.sleep(0.1)
+            if ps:
+                problems.append(f"processes of sandbox uid {uid} outlived the grader: {ps}")
     print(f"graded {len(expected)} submissions{' as uid %d' % user[0] if user else ''} in {dt:.1f} s ({dt / len(expected):.1f} s per submission, "
           f"{args.jobs} jobs, isolation {sandbox.isolation()})")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -283,6 +283,46 @@ def trusted_test(course: Course, ch: Chapter, proxies: pathlib.Path, hook: pathl
         return exe, ""
 
 
+_CHAPTER_RE = re.compile(r"\bcourse::ch(\d\d)::")
+_SYMBOL_CHAPTERS: dict = {}
+
+
+def _chapters_named(path: pathlib.Path, undefined: bool) -> set[str]:
+    """The chapter numbers NN of the course::chNN:: symbols `path` defines (or, undefined=True,
+    needs from elsewhere), from nm; remembered per (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, undefined)
+    if key not in _SYMBOL_CHAPTERS:
+        p = subprocess.run(["nm", "-C", "--undefined-only" if undefined else "--defined-only", str(path)],
+                           capture_output=True, text=True, errors="replace")
+        _SYMBOL_CHAPTERS[key] = set(_CHAPTER_RE.findall(p.stdout))
+    return _SYMBOL_CHAPTERS[key]
+
+
+def worker_objects(course: Course, ch: Chapter, objects: dict) -> list[pathlib.Path]:
+    """The objects of chapter ch's worker: the student's object for each chapter whose code
+    test_chNN runs (its own, and those its tests call: chapter 9's use chapter 8's VAE), and for
+    each chapter a student object needs (a helper of chapter 3 called from chapter 14's file),
+    and so on; the stub for every other chapter. So a file of chapter 8 that crashes, exits or
+    writes into every descriptor from a static constructor costs chapter 8's points (and those of
+    the chapters that call it), never chapter 1's. test_chNN is the course's own test program,
+    linked against the solution library: the linker took from it exactly the chapters it uses."""
+    by_num = {c.num: c.file for c in course.chapters}
+    uses = _chapters_named(ch.test_exe, undefined=False) if ch.test_exe else set()
+    need, todo = set(), [ch.num] + sorted(uses)
+    while todo:
+        num = todo.pop()
+        if num in need or num not in by_num:
+            continue
+        need.add(num)
+        obj = objects.get(by_num[num])
+        if obj is not None:
+            todo += sorted(_chapters_named(obj, undefined=True))
+    files = {by_num[n] for n in need}
+    return [o if f in files else next(c.stub_object for c in course.chapters if c.file == f)
+            for f, o in objects.items()]
+
+
 _DIGESTS: dict = {}
 
 

@@ -388,15 +388,25 @@ def grade(sub: pathlib.Path, name: str, course: Course, rubrics: dict, work: pat
 
     # 3. Run each test case the rubric names: the course's test executable (the same for every
     #    student) calls the exercise functions in the student's contained worker; a chapter's
-    #    test cases share one test process and one worker (run_chapter).
+    #    test cases share one test process and one worker (run_chapter). Each chapter has a
+    #    worker of its own, holding only the student's objects that chapter uses (the rest are
+    #    stubs: build.worker_objects), linked when the chapter has a case to run.
+    def worker_of(ch):
+        if worker is None:
+            return None
+        mine = work / f"worker-ch{ch.num}"
+        ok, _ = build.link_worker(course, build.worker_objects(course, ch, objects), remote["worker"],
+                                  mine, memo_dir)
+        return mine if ok else None
+
     for ch in course.chapters:
         rubric = rubrics.get(ch.num, {})
         cases = []
         for e in rubric.values():
             cases += [t for t in e["tests"] if t not in cases]
         exe_of = lambda num=ch.num: remote["tests"](num)
-        report["tests"].update(run_chapter(course, ch, cases, exe_of, worker, rubric, failed_files,
-                                           work, slot, limits, over_budget, out_of_time))
+        report["tests"].update(run_chapter(course, ch, cases, exe_of, lambda ch=ch: worker_of(ch), rubric,
+                                           failed_files, work, slot, limits, over_budget, out_of_time))
 
     # 4. Score.
     total = max_total = 0.0
@@ -474,7 +484,8 @@ def run_chapter(course, ch, cases, exe_of, worker, rubric, failed_files, work, s
     no verdict at all (the test process itself was killed) is split: its first case runs alone.
     So a correct submission costs one process start per chapter, and a failure still costs only
     the case where it happened. exe_of(): the graded test program (linked on first use), or
-    None when it does not link."""
+    None when it does not link; worker: the student's worker, or a function that links it (on
+    first use), or None."""
     results, pending = {}, []
     for case in cases:
         numbers = [n for n, e in rubric.items() if case in e["tests"]]
@@ -490,6 +501,13 @@ def run_chapter(course, ch, cases, exe_of, worker, rubric, failed_files, work, s
         else:
             pending.append(case)
     exe = exe_of() if pending else None
+    if pending and callable(worker):
+        worker = worker()
+        if worker is None:
+            for case in pending:
+                results[case] = _result([n for n, e in rubric.items() if case in e["tests"]],
+                                        "not run: the exercise code could not be linked")
+            pending = []
     if pending and exe is None:
         for case in pending:
             results[case] = _result([n for n, e in rubric.items() if case in e["tests"]],
