@@ -159,8 +159,12 @@ namespace {
   }
 }
 [[maybe_unused]] void leave_ipc() {
+  // (SysV memory is no process's resident memory: the sandbox refuses shmget and msgget, and
+  // test_bad_submissions checks this line says so.)
   const int id = ::shmget(IPC_PRIVATE, 1 << 20, IPC_CREAT | 0666);
-  (void)id;
+  const int queue = ::msgget(IPC_PRIVATE, IPC_CREAT | 0666);
+  std::printf("sysv: shmget=%d msgget=%d\n", id < 0 ? -1 : 0, queue < 0 ? -1 : 0);
+  std::fflush(stdout);
   for (const char* path : {"/run/lock/course_grading_pwned", "/dev/shm/course_grading_pwned",
                            "/tmp/course_grading_pwned"}) {
     std::ofstream f(path);
@@ -220,7 +224,7 @@ def with_helpers(text: str, case: str, targets: list[str], secrets: list[str] = 
     first_ns = text.index("namespace course::ch01")
     includes = ("#include <csignal>\n#include <cstdio>\n#include <cstdlib>\n#include <fstream>\n"
                 "#include <iterator>\n#include <limits>\n#include <string>\n#include <vector>\n"
-                "#include <dirent.h>\n#include <sys/ipc.h>\n#include <sys/shm.h>\n#include <unistd.h>\n")
+                "#include <dirent.h>\n#include <sys/ipc.h>\n#include <sys/msg.h>\n#include <sys/shm.h>\n#include <unistd.h>\n")
     return includes + text[:first_ns] + helpers + "\n" + text[first_ns:]
 
 

@@ -291,6 +291,15 @@ def main():
             problems.append(f"{name}: feedback.md does not quote the compiler error")
         print(f"{name:28s} {r['score']:6.2f} / {r['max_score']:g}   {status}")
 
+    # SysV shared memory and message queues hold memory no process's resident set shows (the
+    # tree's memory accounting would not see it): the sandbox refuses both (a seccomp filter).
+    sysv = out / "sysv_ipc" / "report.json"
+    if isolated and sysv.exists():
+        outputs = " ".join(t["output"] for t in json.loads(sysv.read_text())["tests"].values())
+        said = re.findall(r"sysv: .*", outputs)[:1]
+        if "sysv: shmget=-1 msgget=-1" not in outputs:
+            problems.append(f"sysv_ipc: the sandbox let it create SysV shared memory or a message "
+                            f"queue: {said}")
     fake = out / "fake_success" / "report.json"
     if fake.exists():
         outputs = " ".join(t["output"] for t in json.loads(fake.read_text())["tests"].values())

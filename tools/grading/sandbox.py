@@ -7,7 +7,8 @@ Isolation comes from bubblewrap (Debian's `bubblewrap`, `bwrap`), the same in ev
   for a test; the compile directory for a compile) and the few paths it needs read-only (the
   worker executable; for a compile the course's public headers and precompiled header, and the
   compiler cache read-write). Not the solutions, the solution library, grades/, other slots, the
-  grader, or the network. SysV IPC objects and files in /tmp, /dev/shm, /run/lock die with it;
+  grader, or the network. No SysV shared memory or message queue (a seccomp filter: shmget and
+  msgget fail); other SysV IPC objects and files in /tmp, /dev/shm, /run/lock die with it;
   so does every process it started (a detached daemon too: the namespace's init is bwrap's).
 - as root, the command first drops to a private unprivileged uid per worker slot (`setpriv`,
   no capabilities, no new privileges) and bubblewrap runs unprivileged inside a user namespace;
@@ -222,6 +223,41 @@ def _drop_privileges(uid: int, gid: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
     if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
         raise OSError("the uid switch did not take")
+
+
+# A seccomp filter bubblewrap installs for the command (--seccomp FD): shmget and msgget fail
+# with EPERM. SysV shared memory and message queues hold memory that no process's resident set
+# shows, so the tree's memory accounting would not see it (the sandbox's IPC namespace allows
+# 4096 segments of any size); numerical code has no use for them. A system call of another ABI
+# (i386 or x32 on x86_64, which would reach them under other numbers) fails the same way.
+# Classic BPF over struct seccomp_data {int nr; u32 arch; ...}.
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, (29, 68)), "aarch64": (0xC00000B7, (194, 186))}
+
+
+def seccomp_program(machine: str | None = None) -> bytes | None:
+    """The filter for this machine's architecture (None where it is not known: no filter)."""
+    import platform
+    import struct
+    known = _SECCOMP_ARCH.get(machine or platform.machine())
+    if known is None:
+        return None
+    audit_arch, (shmget, msgget) = known
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1
+
+    def insn(code, jt, jf, k):
+        return struct.pack("=HBBI", code, jt, jf, k)
+    return b"".join([
+        insn(ld_abs, 0, 0, 4),             # 0: A = arch
+        insn(jeq, 1, 0, audit_arch),       # 1: native ABI: go on at 3
+        insn(ret, 0, 0, eperm),            # 2: another ABI: refused
+        insn(ld_abs, 0, 0, 0),             # 3: A = nr
+        insn(jeq, 3, 0, shmget),           # 4: -> 8
+        insn(jeq, 2, 0, msgget),           # 5: -> 8
+        insn(jge, 1, 0, 0x40000000),       # 6: x32 numbers -> 8
+        insn(ret, 0, 0, allow),            # 7
+        insn(ret, 0, 0, eperm),            # 8
+    ])
 
 
 def _setpriv(uid: int, gid: int) -> list[str]:
@@ -469,6 +505,16 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
     else:   # uid-only: preexec drops to the private uid (_drop_privileges); none: as is
         cmd = list(argv)
 
+    seccomp_fd = -1
+    program = seccomp_program() if mode == "bubblewrap" else None
+    if program is not None:
+        seccomp_fd, w = os.pipe()
+        os.write(w, program)
+        os.close(w)
+        at = cmd.index("bwrap") + 1
+        cmd[at:at] = ["--seccomp", str(seccomp_fd)]
+        pass_fds = pass_fds + (seccomp_fd,)
+
     owner = uid if private_uid else None
     if owner is not None:
         clear_uid(owner)
@@ -484,6 +530,8 @@ def run(argv: list[str], cwd: str, limits: Limits, slot: int = 0, extra_env: dic
         os.close(out_fd)
         for fd in extra_fds:
             os.close(fd)
+        if seccomp_fd >= 0:
+            os.close(seccomp_fd)
         if channel:
             os.close(nonce_r)
             os.close(result_w)
