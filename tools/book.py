@@ -60,6 +60,17 @@ table { border-collapse: collapse; margin: 12px 0; font-size: 0.9em; display: bl
 th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; }
 th { background: var(--bg2); text-align: left; font-family: "DejaVu Sans", Arial, sans-serif; }
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }
+/* A tagged formula wider than the column scrolls sideways instead of running under its tag: the
+   formula's box grows with its content and keeps room for the tag on both sides. */
+.katex-display > .katex > .katex-html { min-width: 100%; width: max-content; }
+.katex-display > .katex > .katex-html:has(> .tag) { padding: 0 3.6em; }
+/* Numbered formulas (their tags line up at the right edge), an unnumbered one too wide for the
+   column (book.js marks it .wide), the figures and the verification tables may use more width than
+   the prose, whose lines stay readable at 920px: up to 1240px, centred on the column. */
+.katex-display:has(.tag), .katex-display.wide, .verified, figure, table.checks {
+  width: min(1240px, calc(100vw - 40px)); max-width: none; position: relative; left: 50%;
+  transform: translateX(-50%); }
+table.checks { width: max-content; max-width: min(1240px, calc(100vw - 40px)); }
 .verified { display: block; font: 13px/1.4 "DejaVu Sans", Arial, sans-serif; color: var(--muted);
   margin: -6px 0 12px; text-align: right; }
 .verified code { font-size: 12px; }
@@ -68,9 +79,10 @@ th { background: var(--bg2); text-align: left; font-family: "DejaVu Sans", Arial
 .banner.stale { background: #fff4d6; border: 1px solid #d9a400; }
 .banner.info { background: #e8f0fb; border: 1px solid #9bb8e3; }
 .links { font: 14px/1.6 "DejaVu Sans", Arial, sans-serif; background: var(--bg2); padding: 8px 14px; border-radius: 4px; }
-figure { margin: 22px 0; }
+figure { margin: 22px 0; text-align: center; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { font: 14px/1.45 "DejaVu Sans", Arial, sans-serif; color: var(--muted); margin-top: 4px; }
+figcaption { font: 14px/1.45 "DejaVu Sans", Arial, sans-serif; color: var(--muted); margin: 4px auto 0;
+  max-width: 872px; text-align: left; }
 table.checks { font: 13px/1.35 "DejaVu Sans", Arial, sans-serif; }
 table.checks td.num { text-align: right; font-family: "DejaVu Sans Mono", monospace; white-space: nowrap; }
 table.checks tr.FAIL td { background: #fde7e7; }
@@ -97,6 +109,10 @@ document.querySelectorAll("span.math").forEach(function (el) {
   katex.render(el.textContent, el, {displayMode: el.classList.contains("display"), throwOnError: false,
                                     strict: "ignore", trust: function (c) {
                                       return c.command === "\\\\htmlClass" && c["class"] === "metric-missing"; }});
+});
+// An unnumbered formula wider than the column gets the wide layout of the numbered ones (book.css).
+document.querySelectorAll(".katex-display").forEach(function (d) {
+  if (d.scrollWidth > d.clientWidth + 1) d.classList.add("wide");
 });
 window.addEventListener("load", function () {
   var broken = Array.from(document.images).filter(function (i) { return !i.complete || i.naturalWidth === 0; });
@@ -273,12 +289,17 @@ class Book:
                             "--wrap=none"], input=text, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"book: pandoc failed: {r.stderr.strip()}")
-        return self.fill_slots(r.stdout)
+        # Pandoc sizes the columns of a pipe table with long rows from the lengths of its |---|
+        # dashes (equal widths for the docs' tables, so a narrow "file" or "symbol" column takes a
+        # third of the page); without the <colgroup> the browser sizes them to their content.
+        html_out = re.sub(r"<colgroup>.*?</colgroup>\s*", "", r.stdout, flags=re.S)
+        return self.fill_slots(html_out)
 
     # -- pieces of a chapter page -------------------------------------------------------------
     def checks_html(self, nn, run):
         out = ['<h2 id="verification">Verification table of this run</h2>']
-        out.append(f'<p>From <code>{html.escape(run.get("command", ""))}</code>, finished '
+        command = run.get("command", "").replace(str(self.root) + os.sep, "")  # paths as the reader types them
+        out.append(f'<p>From <code>{html.escape(command)}</code>, finished '
                    f'{when(run)} ({run.get("seconds", 0):.0f} s'
                    f'{", --quick" if run.get("quick") else ""}). Error: identity, relative error; '
                    'gradient, worst relative error against central differences; Monte Carlo, '
@@ -324,10 +345,12 @@ class Book:
         return "\n".join(out)
 
     def figure_captions(self, text):
-        """{name: caption} from the doc's table rows | `name.png` | what it shows |."""
+        """{name: caption} from the doc's table rows | `name.png` | what it shows |, where the first
+        cell may name several figures (| `a.png`, `b.png` | ... |: each gets the caption)."""
         caps = {}
-        for m in re.finditer(r"^\|\s*`([\w.-]+)\.png`\s*\|(.*)\|\s*$", text, flags=re.M):
-            caps[m.group(1)] = m.group(2).strip()
+        for m in re.finditer(r"^\|((?:\s*`[\w.-]+\.png`\s*,?)+)\|(.*)\|\s*$", text, flags=re.M):
+            for name in re.findall(r"`([\w.-]+)\.png`", m.group(1)):
+                caps[name] = m.group(2).strip()
         return caps
 
     # -- pages -------------------------------------------------------------------------------
@@ -368,7 +391,7 @@ class Book:
         text = doc.read_text()
         banners = []
         if not run:
-            banners.append(("stale", f"No run record in <code>{html.escape(str(fig_dir))}</code>: no figures "
+            banners.append(("stale", f"No run record in <code>{html.escape(shown_path(fig_dir, self.root))}</code>: no figures "
                                      f"and no verification table. Run <code>./course figures</code> "
                                      f"(or <code>./course run {nn}</code>) and build the book again."))
             self.problems.append((page, "no run record (run.json): no figures, no verification table"))
@@ -495,7 +518,7 @@ class Book:
         problems = "".join(f"<li>{html.escape(p)}: {html.escape(t)}</li>" for p, t in self.problems)
         index = (f"<h1>Autoencoders to VQ-VAE, every derivation verified</h1>"
                  f"<p>Each chapter is its doc with the figures and the verification table of the run that "
-                 f"made them (from <code>{html.escape(str(self.figures))}</code>); every tagged equation "
+                 f"made them (from <code>{html.escape(shown_path(self.figures, self.root))}</code>); every tagged equation "
                  f"links to the tests that verify it. Built {built}.</p>"
                  + (f'<div class="banner stale"><b>{len(self.problems)} problem(s):</b><ul>{problems}</ul></div>'
                     if self.problems else "")
@@ -503,6 +526,14 @@ class Book:
                  + f'<h2 id="guides">Guides</h2><ul class="toc">{"".join(guides)}</ul>')
         self.page("index.html", "The course book", index, self.nav())
         return self.problems
+
+
+def shown_path(path, root):
+    """A path as the reader would type it from the repository: relative when it is inside it."""
+    try:
+        return str(pathlib.Path(path).relative_to(root)) + "/"
+    except ValueError:
+        return str(path)
 
 
 def inline_markdown(text):

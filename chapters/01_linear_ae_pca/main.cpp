@@ -177,20 +177,20 @@ int main(int argc, char** argv) {
       Panel spec;
       spec.title = "eigenvalue spectrum of S";
       spec.xlabel = "j";
-      spec.ylabel = "eigenvalue l_j";
+      spec.ylabel = "eigenvalue lambda_j";
       spec.logy = true;
       std::vector<double> js, ls;
       for (Index j = 0; j < std::min<Index>(d, 300); ++j) {
         js.push_back(double(j + 1));
         ls.push_back(std::max(lambda(j), 1e-12));
       }
-      spec.series.push_back(plot::lines("l_j", js, ls));
+      spec.series.push_back(plot::lines("lambda_j", js, ls));
       Panel err;
       err.title = "reconstruction error vs code size k";
       err.xlabel = "k";
       err.ylabel = "mean squared error per image";
       err.logy = true;
-      err.series.push_back(plot::lines("training: sum_{j>k} l_j (Eckart-Young)", ks, train_err));
+      err.series.push_back(plot::lines("training: sum_{j>k} lambda_j (Eckart-Young)", ks, train_err));
       err.series.push_back(plot::lines("test images", ks, test_err, "dt 2"));
       figs.draw("spectrum", plot::Figure{train.name + ": spectrum and the error of the best rank-k code", {spec, err}, 1, 1200, 500});
     }

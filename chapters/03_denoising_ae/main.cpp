@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
               << "  nonlinear DAE " << mse_per_image(by_gauss_dae, X_test) << "\n"
               << "  masking noise, nu = " << nu << ":  masked " << mse_per_image(X_mask, X_test)
               << "  nonlinear DAE " << mse_per_image(by_mask_dae, X_test) << "\n"
-              << "  linear DAE shrinks principal direction j by l_j/(l_j + eta^2): "
+              << "  linear DAE shrinks principal direction j by lambda_j/(lambda_j + eta^2): "
               << lambda(0) / (lambda(0) + eta * eta) << " for j = 1, " << lambda(49) / (lambda(49) + eta * eta)
               << " for j = 50, " << lambda(299) / (lambda(299) + eta * eta) << " for j = 300\n"
               << "  2-D mixture DAE (" << score_steps << " Adam steps, " << dae2d_seconds << " s): mean cosine to the "
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
     {
       // The linear DAE: its shrinkage on the image spectrum, and the conditioning noise brings.
       Panel shrink;
-      shrink.title = train.name + ": W* keeps direction j by l_j / (l_j + eta^2)";
+      shrink.title = train.name + ": W* keeps direction j by lambda_j / (lambda_j + eta^2)";
       shrink.xlabel = "principal direction j";
       shrink.ylabel = "shrinkage factor";
       shrink.logx = true;
