@@ -493,9 +493,10 @@ class Book:
             if run:
                 rows = [r for t in run.get("tables", []) for r in t.get("rows", [])]
                 bad = sum(1 for r in rows if not r.get("pass"))
+                pngs = sum(1 for f in run.get("figures", []) if f.endswith(".png"))  # not the PDF/SVG copies
                 status = (f'<span class="bad">{bad} of {len(rows)} checks FAILED</span>' if bad else
                           f'<span class="ok">{len(rows)} checks pass</span>') + \
-                         f', {len(run.get("figures", []))} figures{" (--quick run)" if run.get("quick") else ""}'
+                         f', {pngs} figures{" (--quick run)" if run.get("quick") else ""}'
             else:
                 status = '<span class="bad">not run yet</span>'
             toc.append(f'<li><a href="{doc.stem}.html">{html.escape(title)}</a> — {status}</li>')

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Builds the course book from --quick runs of a few chapters and opens every page in headless
 Chromium. Fails on: a formula KaTeX could not typeset (a .katex-error element) or math left
-untypeset, an image that did not load, a broken internal link or anchor, a chapter that was run
-but whose page has no verification table or a metric placeholder the run did not fill.
+untypeset, an equation number drawn over its formula (a formula wider than the column, at laptop
+width), an image that did not load, a broken internal link or anchor, a chapter that was run but
+whose page has no verification table or a metric placeholder the run did not fill.
 
     book_in_browser.py --build BUILD_DIR [--chapters 05,08] [--keep DIR] [--screenshots DIR]
 
@@ -192,6 +193,15 @@ PROBE = """(() => {
     brokenImages: imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src')),
     images: imgs.length,
     checkTables: document.querySelectorAll('table.checks').length,
+    // An equation number (KaTeX's .tag, placed at the right edge of the formula's box) that lies
+    // on top of a piece of its formula: what a formula wider than its box looks like.
+    tagOverlaps: Array.from(document.querySelectorAll('.katex-display .tag')).filter(tag => {
+      const t = tag.getBoundingClientRect();
+      return Array.from(tag.parentElement.querySelectorAll(':scope > .base')).some(b => {
+        const r = b.getBoundingClientRect();
+        return r.right > t.left + 0.5 && r.left < t.right - 0.5 && r.bottom > t.top && r.top < t.bottom;
+      });
+    }).map(tag => tag.textContent).slice(0, 5),
     missingMetrics: document.querySelectorAll('.metric-missing').length,
   };
 })()"""
@@ -203,6 +213,8 @@ def page_problems(name, r, expect_table):
         out.append(f"{r['katexErrorCount']} KaTeX error(s): {r['katexErrors']}")
     if r["untypeset"]:
         out.append(f"{r['untypeset']} of {r['math']} formulas not typeset (KaTeX did not run)")
+    if r["tagOverlaps"]:
+        out.append(f"equation number(s) drawn over their formula: {r['tagOverlaps']}")
     if r["brokenImages"]:
         out.append(f"images that did not load: {r['brokenImages']}")
     if expect_table and not r["checkTables"]:
@@ -217,9 +229,17 @@ def plant_defects(book, page):
     """A copy of `page` with one of each defect the test must catch; returns its name."""
     text = (book / page).read_text()
     text = text.replace('<table class="checks"', '<table class="removed"')
+    # A formula wider than any column, with KaTeX's own layout restored (the book's CSS keeps a tag
+    # clear of its formula), so that its tag lands on it.
+    long_formula = " + ".join(f"x_{{{i}}}" for i in range(90)) + " \\tag{0.1}"
     text = text.replace("</main>", '<p><span class="math inline">\\frac{1}{</span>'
                                    '<img src="figures/no-such-figure.png" alt="planted">'
-                                   '<a href="no-such-page.html">planted</a></p></main>')
+                                   '<a href="no-such-page.html">planted</a></p>'
+                                   f'<p><span class="math display">{long_formula}</span></p>'
+                                   '<style>.katex-display > .katex > .katex-html { width: auto !important; '
+                                   'min-width: 0 !important; padding: 0 !important; } .katex-display { '
+                                   'width: auto !important; left: 0 !important; transform: none !important; }'
+                                   '</style></main>')
     (book / "planted-defects.html").write_text(text)
     return "planted-defects.html"
 
@@ -353,7 +373,8 @@ def main():
                 browser.open((book / planted).as_uri())
                 found = page_problems(planted, browser.evaluate(PROBE), True)
                 found += [f"{p.name}: {ref}" for p, ref, _ in broken_links(book) if p.name == planted]
-                for what in ("KaTeX error", "did not load", "no verification table", "no-such-page.html"):
+                for what in ("KaTeX error", "did not load", "no verification table", "no-such-page.html",
+                             "drawn over their formula"):
                     if not any(what in f for f in found):
                         failures.append(f"the planted defect '{what}' in {planted} was not detected")
                 (book / planted).unlink()
