@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
       err.xlabel = "k";
       err.ylabel = "mean squared error per image";
       err.logy = true;
-      err.series.push_back(plot::lines("training: sum_{j>k} lambda_j (Eckart-Young)", ks, train_err));
+      err.series.push_back(plot::lines("training: Sigma_{j>k} lambda_j (Eckart-Young)", ks, train_err));
       err.series.push_back(plot::lines("test images", ks, test_err, "dt 2"));
       figs.draw("spectrum", plot::Figure{train.name + ": spectrum and the error of the best rank-k code", {spec, err}, 1, 1200, 500});
     }
