@@ -16,7 +16,7 @@ namespace course::ch14 {
 inline constexpr int kScoreCheckTime = 25;
 
 struct TrainingConfig {
-  int epochs = 100;            // passes over the training set (79 Adam steps each: 7,900 steps)
+  int epochs = 300;            // passes over the training set (79 Adam steps each: 23,700 steps)
   Index batch = 256;           // (x_0, t, eps) triples per step, t uniform on 1..T
   Index hidden = 128;          // width of the three hidden layers (ReLU)
   Index embedding = 16;        // sin/cos pairs of the time embedding: 2 x 8 numbers
