@@ -9,8 +9,8 @@
 
 namespace course::ch03 {
 
-MatD gaussian_corruption(const MatD& X, double eta, Rng& rng) {
-  // HINT: eta is a standard deviation: scale standard normal draws by eta, not by eta^2 (eq. 3.1).
+MatD gaussian_corruption(const MatD& X, double sigma, Rng& rng) {
+  // HINT: sigma is a standard deviation: scale standard normal draws by sigma, not by sigma^2 (eq. 3.1).
   // TODO(exercise 3.1): your code here.
   throw course::NotImplemented("3.1 gaussian_corruption");
 }
@@ -28,8 +28,8 @@ DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X) {
   throw course::NotImplemented("3.3 linear_dae_loss");
 }
 
-MatD linear_dae_weights(const MatD& S, double eta) {
-  // HINT: set the expected loss's gradient to zero; S commutes with (S + eta^2 I)^-1 (eq. 3.4).
+MatD linear_dae_weights(const MatD& S, double sigma) {
+  // HINT: set the expected loss's gradient to zero; S commutes with (S + sigma^2 I)^-1 (eq. 3.4).
   // TODO(exercise 3.4): your code here.
   throw course::NotImplemented("3.4 linear_dae_weights");
 }

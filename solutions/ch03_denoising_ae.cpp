@@ -8,10 +8,10 @@
 
 namespace course::ch03 {
 
-MatD gaussian_corruption(const MatD& X, double eta, Rng& rng) {
+MatD gaussian_corruption(const MatD& X, double sigma, Rng& rng) {
   // BEGIN SOLUTION
-  // HINT: eta is a standard deviation: scale standard normal draws by eta, not by eta^2 (eq. 3.1).
-  return X + eta * rng.normal_matrix<double>(X.rows(), X.cols());
+  // HINT: sigma is a standard deviation: scale standard normal draws by sigma, not by sigma^2 (eq. 3.1).
+  return X + sigma * rng.normal_matrix<double>(X.rows(), X.cols());
   // END SOLUTION
 }
 
@@ -39,11 +39,11 @@ DaeLoss linear_dae_loss(const MatD& W, const MatD& Xn, const MatD& X) {
   // END SOLUTION
 }
 
-MatD linear_dae_weights(const MatD& S, double eta) {
+MatD linear_dae_weights(const MatD& S, double sigma) {
   // BEGIN SOLUTION
-  // HINT: set the expected loss's gradient to zero; S commutes with (S + eta^2 I)^-1 (eq. 3.4).
+  // HINT: set the expected loss's gradient to zero; S commutes with (S + sigma^2 I)^-1 (eq. 3.4).
   const Index d = S.rows();
-  const MatD A = S + eta * eta * MatD::Identity(d, d);
+  const MatD A = S + sigma * sigma * MatD::Identity(d, d);
   return A.llt().solve(S);
   // END SOLUTION
 }

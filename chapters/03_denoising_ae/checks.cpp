@@ -30,18 +30,18 @@ MatD moment_point() {
   return x;
 }
 
-CheckRow check_eq_3_1_gaussian_moments(double eta, const CorruptFn& corrupt,
+CheckRow check_eq_3_1_gaussian_moments(double sigma, const CorruptFn& corrupt,
                                               Index samples) {
   const MatD x = moment_point();
   probe(corrupt, x);
   const McVecEstimate est = monte_carlo_vec(samples, 8, 31, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    const MatD xn = corrupt(x, eta, rng);
+    const MatD xn = corrupt(x, sigma, rng);
     out.head(4) = xn.col(0);
     out.tail(4) = (xn - x).col(0).array().square().matrix();
   });
   VecD analytic(8);
-  analytic << x.col(0), VecD::Constant(4, eta * eta);
-  return check_monte_carlo("3.1", "Gaussian noise: E x~ = x, Var x~_i = eta^2 (eta = " + format_number(eta, 2) + ")",
+  analytic << x.col(0), VecD::Constant(4, sigma * sigma);
+  return check_monte_carlo("3.1", "Gaussian noise: E x~ = x, Var x~_i = sigma^2 (sigma = " + format_number(sigma, 2) + ")",
                            analytic, est);
 }
 
@@ -62,7 +62,7 @@ CheckRow check_eq_3_1_masking_moments(double nu, const CorruptFn& corrupt,
 
 CheckRow check_eq_3_2_gradient(const LinearProblem& p, const LossFn& loss) {
   Rng rng(5);
-  const MatD Xn = p.X + p.eta * rng.normal_matrix<double>(p.X.rows(), p.X.cols());
+  const MatD Xn = p.X + p.sigma * rng.normal_matrix<double>(p.X.rows(), p.X.cols());
   MatD W = p.W;
   const MatD g = loss(W, Xn, p.X).grad;
   if (g.rows() != W.rows() || g.cols() != W.cols()) {
@@ -81,18 +81,18 @@ CheckRow check_eq_3_3_tikhonov(const LinearProblem& p, bool dae_targets,
   const MatD& T = dae_targets ? p.X : p.T;
   probe(corrupt, p.X);
   const double clean = loss(p.W, p.X, T).loss;
-  const double c = penalty_coefficient >= 0 ? penalty_coefficient : p.eta * p.eta;
+  const double c = penalty_coefficient >= 0 ? penalty_coefficient : p.sigma * p.sigma;
   const McEstimate est = monte_carlo(samples, dae_targets ? 33 : 34, [&](Rng& rng) {
-    return loss(p.W, corrupt(p.X, p.eta, rng), T).loss;
+    return loss(p.W, corrupt(p.X, p.sigma, rng), T).loss;
   });
-  return check_monte_carlo("3.3", std::string("E noisy loss = clean loss + eta^2/2 ||W||^2") +
+  return check_monte_carlo("3.3", std::string("E noisy loss = clean loss + sigma^2/2 ||W||^2") +
                                       (dae_targets ? " (targets X)" : " (any targets T)"),
                            clean + 0.5 * c * p.W.squaredNorm(), est);
 }
 
-ExpectedLossDescent descend_expected_loss(const MatD& S, double eta, const MatD& W_star, int iterations) {
+ExpectedLossDescent descend_expected_loss(const MatD& S, double sigma, const MatD& W_star, int iterations) {
   const Index d = S.rows();
-  const MatD A = S + eta * eta * MatD::Identity(d, d);
+  const MatD A = S + sigma * sigma * MatD::Identity(d, d);
   const Eigen::SelfAdjointEigenSolver<MatD> eig(A);
   const double lr = 1.0 / eig.eigenvalues().maxCoeff();
   Rng rng(11);
@@ -107,12 +107,12 @@ ExpectedLossDescent descend_expected_loss(const MatD& S, double eta, const MatD&
 }
 
 CheckRow check_eq_3_4_gradient_descent(const LinearProblem& p, const WeightsFn& weights) {
-  const MatD W_star = weights(p.S, p.eta);
+  const MatD W_star = weights(p.S, p.sigma);
   if (W_star.rows() != p.S.rows() || W_star.cols() != p.S.cols())
     return check_identity("3.4", "W* has the shape of S", 0.0, NAN);
-  const ExpectedLossDescent run = descend_expected_loss(p.S, p.eta, W_star);
-  CheckRow r = check_identity("3.4", "gradient descent on the expected loss -> W* = S(S + eta^2 I)^-1", W_star, run.W, 1e-8);
-  r.detail += "; 400 steps, contraction rho = 1 - (l_min + eta^2)/(l_max + eta^2)";
+  const ExpectedLossDescent run = descend_expected_loss(p.S, p.sigma, W_star);
+  CheckRow r = check_identity("3.4", "gradient descent on the expected loss -> W* = S(S + sigma^2 I)^-1", W_star, run.W, 1e-8);
+  r.detail += "; 400 steps, contraction rho = 1 - (l_min + sigma^2)/(l_max + sigma^2)";
   return r;
 }
 
@@ -124,7 +124,7 @@ CheckRow check_eq_3_4_noisy_gradient_vanishes(const LinearProblem& p, const MatD
   const Index d = p.X.rows();
   (void)loss(W, p.X, p.X);  // a stub throws here, not on a worker thread
   const McVecEstimate est = monte_carlo_vec(samples, d * d, 35, [&](Rng& rng, Eigen::Ref<VecD> out) {
-    const MatD g = loss(W, corrupt(p.X, p.eta, rng), p.X).grad;
+    const MatD g = loss(W, corrupt(p.X, p.sigma, rng), p.X).grad;
     out = Eigen::Map<const VecD>(g.data(), d * d);
   });
   return check_monte_carlo("3.4", "E[dL/dW on noisy samples] = 0 at W*", VecD::Zero(d * d), est);
@@ -255,7 +255,7 @@ std::vector<CheckRow> all_checks(const LinearProblem& p, const GaussianProblem& 
                              check_eq_3_3_tikhonov(p, true),
                              check_eq_3_3_tikhonov(p, false),
                              check_eq_3_4_gradient_descent(p),
-                             check_eq_3_4_noisy_gradient_vanishes(p, linear_dae_weights(p.S, p.eta)),
+                             check_eq_3_4_noisy_gradient_vanishes(p, linear_dae_weights(p.S, p.sigma)),
                              check_eq_3_5_optimal_dae(g),
                              check_eq_3_6_tweedie_gaussian(g),
                              check_eq_3_6_tweedie_mixture(mixture, dae.sigma)};

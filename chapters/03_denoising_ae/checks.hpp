@@ -24,25 +24,25 @@ using WeightsFn = std::function<MatD(const MatD&, double)>;
 void probe(const CorruptFn& corrupt, const MatD& X);
 
 // =============================================================================================
-// The linear problem: d = 5 centred samples with a known spectrum, Gaussian noise eta = 0.5
+// The linear problem: d = 5 centred samples with a known spectrum, Gaussian noise sigma = 0.5
 // =============================================================================================
 struct LinearProblem {
   MatD X;          // d x n, centred
   MatD S;          // X X^T / n, the second-moment (covariance) matrix
-  double eta = 0.5;
+  double sigma = 0.5;
   MatD W;          // a fixed random d x d map at which loss identities are checked
   MatD T;          // d x n random regression targets (eq. 3.3 holds for any target)
 };
 
 LinearProblem make_linear_problem(std::uint64_t seed = 1, Index n = 100);
 
-// (3.1) Corruption moments. Gaussian: E x~ = x, E (x~ - x)^2 = eta^2 per entry. Masking (drop
+// (3.1) Corruption moments. Gaussian: E x~ = x, E (x~ - x)^2 = sigma^2 per entry. Masking (drop
 // probability nu): E x~ = (1 - nu) x, E (x~ - (1 - nu) x)^2 = nu (1 - nu) x^2. One Monte Carlo row
 // over both moments of every entry (Bonferroni, false-failure rate 1e-6 for the row).
-// Wrong formulas rejected: noise of standard deviation eta^2 (variance eta^4); keeping entries with
+// Wrong formulas rejected: noise of standard deviation sigma^2 (variance sigma^4); keeping entries with
 // probability nu; rescaling the kept entries by 1 / (1 - nu) (inverted dropout is not the DAE's mask).
 MatD moment_point();
-CheckRow check_eq_3_1_gaussian_moments(double eta = 0.5, const CorruptFn& corrupt = gaussian_corruption,
+CheckRow check_eq_3_1_gaussian_moments(double sigma = 0.5, const CorruptFn& corrupt = gaussian_corruption,
                                               Index samples = 100000);
 CheckRow check_eq_3_1_masking_moments(double nu = 0.3, const CorruptFn& corrupt = masking_corruption,
                                              Index samples = 100000);
@@ -52,27 +52,27 @@ CheckRow check_eq_3_1_masking_moments(double nu = 0.3, const CorruptFn& corrupt 
 CheckRow check_eq_3_2_gradient(const LinearProblem& p, const LossFn& loss = linear_dae_loss);
 
 // (3.3) Training with noise is Tikhonov regularisation (Bishop 1995): for targets T,
-//   E_E L(W; X + eta E, T) = L(W; X, T) + eta^2 / 2 ||W||_F^2.
+//   E_E L(W; X + sigma E, T) = L(W; X, T) + sigma^2 / 2 ||W||_F^2.
 // Monte Carlo over whole-dataset noise draws at z = 5 (false-failure rate 5.7e-7). The first form
 // has T = X (the linear DAE), the second random regression targets.
-// Wrong formulas rejected: eta instead of eta^2 in the penalty; no penalty at all; the noisy input
-// as the target (which gives eta^2 / 2 ||W - I||_F^2).
+// Wrong formulas rejected: sigma instead of sigma^2 in the penalty; no penalty at all; the noisy input
+// as the target (which gives sigma^2 / 2 ||W - I||_F^2).
 CheckRow check_eq_3_3_tikhonov(const LinearProblem& p, bool dae_targets = true,
                                       const LossFn& loss = linear_dae_loss,
                                       const CorruptFn& corrupt = gaussian_corruption,
                                       double penalty_coefficient = -1.0, Index samples = 10000);
 
-// (3.4) The optimal linear DAE W* = S (S + eta^2 I)^-1.
-// (a) Gradient descent on the expected loss  Lbar(W) = L(W; X) + eta^2/2 ||W||^2  (eq. 3.3), whose
-// gradient is W (S + eta^2 I) - S, from a random start with step 1 / (l_max + eta^2). The error
-// contracts by rho = 1 - (l_min + eta^2) / (l_max + eta^2) per step (about 0.88 here), so after 400
+// (3.4) The optimal linear DAE W* = S (S + sigma^2 I)^-1.
+// (a) Gradient descent on the expected loss  Lbar(W) = L(W; X) + sigma^2/2 ||W||^2  (eq. 3.3), whose
+// gradient is W (S + sigma^2 I) - S, from a random start with step 1 / (l_max + sigma^2). The error
+// contracts by rho = 1 - (l_min + sigma^2) / (l_max + sigma^2) per step (about 0.88 here), so after 400
 // steps rho^400 < 1e-20 and only rounding is left: tolerance 1e-8.
-// Wrong formulas rejected: eta instead of eta^2; W = I (the plain autoencoder without noise).
+// Wrong formulas rejected: sigma instead of sigma^2; W = I (the plain autoencoder without noise).
 struct ExpectedLossDescent {
   std::vector<double> iteration, relative_error;  // ||W_t - W*||_F / ||W*||_F
   MatD W;
 };
-ExpectedLossDescent descend_expected_loss(const MatD& S, double eta, const MatD& W_star, int iterations = 400);
+ExpectedLossDescent descend_expected_loss(const MatD& S, double sigma, const MatD& W_star, int iterations = 400);
 CheckRow check_eq_3_4_gradient_descent(const LinearProblem& p, const WeightsFn& weights = linear_dae_weights);
 
 // (b) At W* the gradient of the loss on noisy samples (exercise 3.3 on exercise 3.1's noise) has

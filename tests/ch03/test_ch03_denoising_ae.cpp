@@ -19,19 +19,19 @@ const GaussianProblem& gaussian() {
   return g;
 }
 // Planted wrong formulas.
-MatD noise_with_variance_eta(const MatD& X, double eta, Rng& rng) { return gaussian_corruption(X, eta * eta, rng); }
+MatD noise_with_variance_sigma(const MatD& X, double sigma, Rng& rng) { return gaussian_corruption(X, sigma * sigma, rng); }
 MatD keep_with_probability_nu(const MatD& X, double nu, Rng& rng) { return masking_corruption(X, 1.0 - nu, rng); }
 MatD inverted_dropout_mask(const MatD& X, double nu, Rng& rng) { return masking_corruption(X, nu, rng) / (1.0 - nu); }
 DaeLoss noisy_target_loss(const MatD& W, const MatD& Xn, const MatD&) { return linear_dae_loss(W, Xn, Xn); }
-MatD weights_with_eta_not_squared(const MatD& S, double eta) { return linear_dae_weights(S, std::sqrt(eta)); }
+MatD weights_with_sigma_not_squared(const MatD& S, double sigma) { return linear_dae_weights(S, std::sqrt(sigma)); }
 MatD identity_weights(const MatD& S, double) { return MatD::Identity(S.rows(), S.cols()); }
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ch03_denoising_ae)
 
-BOOST_AUTO_TEST_CASE(eq_3_1_gaussian_corruption_has_mean_x_and_variance_eta_squared) {
+BOOST_AUTO_TEST_CASE(eq_3_1_gaussian_corruption_has_mean_x_and_variance_sigma_squared) {
   COURSE_CHECK(check_eq_3_1_gaussian_moments(0.5));
-  COURSE_CHECK_REJECTS(check_eq_3_1_gaussian_moments(0.5, noise_with_variance_eta), "noise of standard deviation eta^2");
+  COURSE_CHECK_REJECTS(check_eq_3_1_gaussian_moments(0.5, noise_with_variance_sigma), "noise of standard deviation sigma^2");
 }
 
 BOOST_AUTO_TEST_CASE(eq_3_1_masking_corruption_keeps_each_entry_with_probability_one_minus_nu) {
@@ -63,33 +63,33 @@ BOOST_AUTO_TEST_CASE(eq_3_2_dae_loss_gradient_matches_central_differences) {
   COURSE_CHECK_REJECTS(check_eq_3_2_gradient(p, twice), "a factor 2 (the loss's 1/2 forgotten)");
 }
 
-BOOST_AUTO_TEST_CASE(eq_3_3_training_with_noise_adds_eta_squared_over_2_times_the_squared_weights) {
+BOOST_AUTO_TEST_CASE(eq_3_3_training_with_noise_adds_sigma_squared_over_2_times_the_squared_weights) {
   COURSE_CHECK(check_eq_3_3_tikhonov(linear(), true));
   COURSE_CHECK(check_eq_3_3_tikhonov(linear(), false));
   const LinearProblem& p = linear();
-  COURSE_CHECK_REJECTS(check_eq_3_3_tikhonov(p, true, linear_dae_loss, gaussian_corruption, p.eta),
-                       "eta instead of eta^2 in the penalty");
+  COURSE_CHECK_REJECTS(check_eq_3_3_tikhonov(p, true, linear_dae_loss, gaussian_corruption, p.sigma),
+                       "sigma instead of sigma^2 in the penalty");
   COURSE_CHECK_REJECTS(check_eq_3_3_tikhonov(p, true, linear_dae_loss, gaussian_corruption, 0.0), "no penalty at all");
   COURSE_CHECK_REJECTS(check_eq_3_3_tikhonov(p, true, noisy_target_loss), "the noisy input as the target");
 }
 
 BOOST_AUTO_TEST_CASE(eq_3_4_gradient_descent_on_the_expected_loss_reaches_the_closed_form) {
   COURSE_CHECK(check_eq_3_4_gradient_descent(linear()));
-  COURSE_CHECK_REJECTS(check_eq_3_4_gradient_descent(linear(), weights_with_eta_not_squared), "eta instead of eta^2");
+  COURSE_CHECK_REJECTS(check_eq_3_4_gradient_descent(linear(), weights_with_sigma_not_squared), "sigma instead of sigma^2");
   COURSE_CHECK_REJECTS(check_eq_3_4_gradient_descent(linear(), identity_weights), "W = I (no noise)");
 }
 
 BOOST_AUTO_TEST_CASE(eq_3_4_noisy_gradient_has_mean_zero_at_the_closed_form) {
   const LinearProblem& p = linear();
-  COURSE_CHECK(check_eq_3_4_noisy_gradient_vanishes(p, linear_dae_weights(p.S, p.eta)));
-  COURSE_CHECK_REJECTS(check_eq_3_4_noisy_gradient_vanishes(p, weights_with_eta_not_squared(p.S, p.eta)),
-                       "W* with eta instead of eta^2");
-  COURSE_CHECK_REJECTS(check_eq_3_4_noisy_gradient_vanishes(p, identity_weights(p.S, p.eta)), "W = I");
+  COURSE_CHECK(check_eq_3_4_noisy_gradient_vanishes(p, linear_dae_weights(p.S, p.sigma)));
+  COURSE_CHECK_REJECTS(check_eq_3_4_noisy_gradient_vanishes(p, weights_with_sigma_not_squared(p.S, p.sigma)),
+                       "W* with sigma instead of sigma^2");
+  COURSE_CHECK_REJECTS(check_eq_3_4_noisy_gradient_vanishes(p, identity_weights(p.S, p.sigma)), "W = I");
 }
 
 BOOST_AUTO_TEST_CASE(eq_3_5_gaussian_optimal_dae_error_is_orthogonal_to_the_input) {
   COURSE_CHECK(check_eq_3_5_optimal_dae(gaussian()));
-  COURSE_CHECK_REJECTS(check_eq_3_5_optimal_dae(gaussian(), weights_with_eta_not_squared), "sigma instead of sigma^2");
+  COURSE_CHECK_REJECTS(check_eq_3_5_optimal_dae(gaussian(), weights_with_sigma_not_squared), "sigma instead of sigma^2");
   COURSE_CHECK_REJECTS(check_eq_3_5_optimal_dae(gaussian(), linear_dae_weights, false), "forgetting to centre at mu");
 }
 
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(eq_3_6_tweedie_on_a_mixture_with_unequal_weights_and_varian
 BOOST_AUTO_TEST_CASE(eq_3_7_dae_score_error_shrinks_like_sigma_squared) {
   for (double s : {0.1, 0.03, 0.01}) COURSE_CHECK(check_eq_3_7_small_noise_limit(gaussian(), s));
   COURSE_CHECK_REJECTS(check_eq_3_7_small_noise_limit(gaussian(), 0.03, 1.0), "dividing r*(x) - x by sigma, not sigma^2");
-  COURSE_CHECK_REJECTS(check_eq_3_7_small_noise_limit(gaussian(), 0.03, 2.0, weights_with_eta_not_squared),
+  COURSE_CHECK_REJECTS(check_eq_3_7_small_noise_limit(gaussian(), 0.03, 2.0, weights_with_sigma_not_squared),
                        "sigma instead of sigma^2 in r*");
 }
 
