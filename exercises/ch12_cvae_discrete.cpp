@@ -45,8 +45,8 @@ double categorical_kl_to_uniform(const MatD& Q) {
   throw course::NotImplemented("12.5 categorical_kl_to_uniform");
 }
 
-VecD categorical_score_function(const VecD& theta, Index k, double f_k) {
-  // HINT: log softmax(theta)_k = theta_k - log sum_j exp(theta_j); differentiate both terms.
+VecD categorical_score_function(const VecD& logits, Index k, double f_k) {
+  // HINT: log softmax(logits)_k = logits_k - log sum_j exp(logits_j); differentiate both terms.
   // TODO(exercise 12.6): your code here.
   throw course::NotImplemented("12.6 categorical_score_function");
 }

@@ -69,10 +69,10 @@ double categorical_kl_to_uniform(const MatD& Q) {
   // END SOLUTION
 }
 
-VecD categorical_score_function(const VecD& theta, Index k, double f_k) {
+VecD categorical_score_function(const VecD& logits, Index k, double f_k) {
   // BEGIN SOLUTION
-  // HINT: log softmax(theta)_k = theta_k - log sum_j exp(theta_j); differentiate both terms.
-  const VecD e = (theta.array() - theta.maxCoeff()).exp();
+  // HINT: log softmax(logits)_k = logits_k - log sum_j exp(logits_j); differentiate both terms.
+  const VecD e = (logits.array() - logits.maxCoeff()).exp();
   VecD grad = -e / e.sum();
   grad(k) += 1.0;
   return f_k * grad;

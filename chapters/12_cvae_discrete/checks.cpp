@@ -292,19 +292,19 @@ CheckRow check_eq_12_7_score_gradient(const ScoreFunction& score) {
   std::vector<CheckRow> rows;
   for (Index k = 0; k < K; ++k) {
     const double f_k = o.f(one_hot(k, K));
-    const auto loss = [&](const VecD& theta) {
-      const double m = theta.maxCoeff();
-      return f_k * (theta(k) - m - std::log((theta.array() - m).exp().sum()));
+    const auto loss = [&](const VecD& logits) {
+      const double m = logits.maxCoeff();
+      return f_k * (logits(k) - m - std::log((logits.array() - m).exp().sum()));
     };
-    rows.push_back(check_gradient("12.7", "", loss, o.theta, score(o.theta, k, f_k)));
+    rows.push_back(check_gradient("12.7", "", loss, o.logits, score(o.logits, k, f_k)));
   }
-  return worst_of(rows, "score function f_k grad log softmax(theta)_k vs central differences, k = 0..2");
+  return worst_of(rows, "score function f_k grad log softmax(a)_k vs central differences, k = 0..2");
 }
 
 CheckRow check_eq_12_7_reinforce_unbiased(const ScoreFunction& score, Index n, std::uint64_t seed) {
   const ToyObjective o = toy_objective();
   const Index K = o.classes();
-  score(o.theta, 0, 1.0);  // a stub throws here, outside the parallel region
+  score(o.logits, 0, 1.0);  // a stub throws here, outside the parallel region
   const McVecEstimate e = monte_carlo_vec(n, K, seed, [&](Rng& rng, Eigen::Ref<VecD> out) {
     out = reinforce_estimate(o, gumbel_noise(K, rng), score);
   });
@@ -319,8 +319,8 @@ CheckRow check_eq_12_8_pathwise_derivative(double tau, const ToyEstimator& estim
   std::vector<CheckRow> rows;
   for (int i = 0; i < 5; ++i) {
     const VecD g = gumbel_noise(o.classes(), rng);
-    const auto loss = [&](const VecD& theta) { return o.f(softmax((theta + g) / tau)); };
-    rows.push_back(check_gradient("12.8", "", loss, o.theta, estimator(o, g, tau)));
+    const auto loss = [&](const VecD& logits) { return o.f(softmax((logits + g) / tau)); };
+    rows.push_back(check_gradient("12.8", "", loss, o.logits, estimator(o, g, tau)));
   }
   return worst_of(rows, "relaxed gradient J^T f'(y) vs central differences at fixed g, 5 draws, " + tau_text(tau));
 }
@@ -328,13 +328,13 @@ CheckRow check_eq_12_8_pathwise_derivative(double tau, const ToyEstimator& estim
 CheckRow check_eq_12_8_quadrature_gradient(double tau) {
   ToyObjective o = toy_objective();
   const RelaxedQuadrature q = relaxed_by_quadrature(o, tau, 48);
-  const auto value = [&](const VecD& theta) {
+  const auto value = [&](const VecD& logits) {
     ToyObjective p = o;
-    p.theta = theta;
+    p.logits = logits;
     return relaxed_by_quadrature(p, tau, 48).value;
   };
   return check_gradient("12.8", "grad F_tau = E[f(y) grad log p(s)] (quadrature) vs central differences, " + tau_text(tau),
-                        value, o.theta, q.gradient);
+                        value, o.logits, q.gradient);
 }
 
 CheckRow check_eq_12_8_unbiased_for_relaxed(double tau, const ToyEstimator& estimator, Index n, std::uint64_t seed) {
@@ -362,7 +362,7 @@ CheckRow check_eq_12_9_forward_value_unbiased(double tau, Index n, std::uint64_t
   const ToyObjective o = toy_objective();
   const Index K = o.classes();
   const McEstimate e = monte_carlo(n, seed, [&](Rng& rng) {
-    const VecD y = softmax((o.theta + gumbel_noise(K, rng)) / tau);
+    const VecD y = softmax((o.logits + gumbel_noise(K, rng)) / tau);
     Index k = 0;
     y.maxCoeff(&k);
     return o.f(one_hot(k, K));
@@ -394,13 +394,13 @@ VecD linear_objective() { return (VecD(3) << 1.0, -0.5, 2.0).finished(); }
 CheckRow check_eq_12_9_straight_through_linear(double tau, const std::function<VecD(const VecD& g, double tau)>& estimator,
                                                Index n, std::uint64_t seed) {
   const ToyObjective o = toy_objective();
-  const VecD c = linear_objective(), pi = softmax(o.theta);
+  const VecD c = linear_objective(), pi = softmax(o.logits);
   const auto st = estimator ? estimator : [&](const VecD& g, double t) {
-    return straight_through(o.theta, g, t, [&](const VecD&) { return c; });
+    return straight_through(o.logits, g, t, [&](const VecD&) { return c; });
   };
   const McVecEstimate e = monte_carlo_vec(n, 3, seed, [&](Rng& rng, Eigen::Ref<VecD> out) { out = st(gumbel_noise(3, rng), tau); });
   CheckRow r = check_monte_carlo("12.9", "linear f = c.z: E[straight-through] = E[J(y)]^T c (quadrature), " + tau_text(tau),
-                                 straight_through_mean_linear(o.theta, c, tau), e, kAlpha);
+                                 straight_through_mean_linear(o.logits, c, tau), e, kAlpha);
   const VecD exact = (pi.array() * c.array()).matrix() - pi * pi.dot(c);
   r.detail += "; the true gradient (diag pi - pi pi^T) c = (" + fmt(exact(0)) + ", " + fmt(exact(1)) + ", " + fmt(exact(2)) + ")";
   return r;

@@ -106,7 +106,7 @@ CheckRow check_eq_12_6_kl_vs_monte_carlo(const CategoricalKl& kl = categorical_k
 
 // ---- (12.7) REINFORCE for a categorical ------------------------------------------------------------
 
-// The score function at each k against central differences of theta -> f_k log softmax(theta)_k.
+// The score function at each k against central differences of logits -> f_k log softmax(logits)_k.
 // Wrong formulas it rejects: f_k e_k (the log-normaliser's gradient missing), a flipped sign.
 CheckRow check_eq_12_7_score_gradient(const ScoreFunction& score = categorical_score_function);
 // E[reinforce_estimate] = grad F (exact) over n draws (3 coordinates, 1e-6). Wrong: a flipped sign.
@@ -117,7 +117,7 @@ CheckRow check_eq_12_7_reinforce_unbiased(const ScoreFunction& score = categoric
 
 using ToyEstimator = std::function<VecD(const ToyObjective&, const VecD& g, double tau)>;
 // At five fixed noise draws, the estimator against central differences of
-// theta -> f(softmax((theta + g) / tau)). Wrong formula it rejects: the Jacobian without its 1 / tau.
+// logits -> f(softmax((logits + g) / tau)). Wrong formula it rejects: the Jacobian without its 1 / tau.
 CheckRow check_eq_12_8_pathwise_derivative(double tau, const ToyEstimator& estimator = relaxed_estimate);
 // The quadrature gradient of F_tau (through the density's score) against central differences of
 // the quadrature value F_tau. Ties the relaxed objective's exact gradient to eq. 12.4.

@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
       const MatF G = gumbel_matrix(dvae.code_size(), n, rng);
       dvae.encode(X);
       const MatF Theta = dvae.Theta;
-      plot::Montage m = montage("Relaxed codes softmax((theta + g) / tau) of test images, decoded (one g per column)");
+      plot::Montage m = montage("Relaxed codes softmax((a + g) / tau) of test images, decoded (one g per column)");
       m.rows.push_back(columns(X));
       m.row_labels.push_back("test image");
       for (double tau : {0.1, 0.5, 1.0, 2.0, 5.0}) {
@@ -429,7 +429,7 @@ int main(int argc, char** argv) {
       b.series.push_back(plot::lines("straight-through", st.tau, st.variance, "lw 2 lc rgb '#d62728'"));
       b.series.push_back(plot::points("", st.tau, st.variance, "pt 5 lc rgb '#d62728'"));
       b.series.push_back(plot::hline("REINFORCE", reinforce.variance[0], taus.front(), taus.back(), "dt 2 lw 2 lc rgb '#2ca02c'"));
-      figs.draw("estimators", plot::Figure{"Gradient estimators for E_{z ~ Cat(softmax(theta))} ||z - t||^2, K = 3: "
+      figs.draw("estimators", plot::Figure{"Gradient estimators for E_{z ~ Cat(softmax(a))} ||z - t||^2, K = 3: "
                                            "bias against variance",
                                            {a, b}, 1, 1300, 520});
     }

@@ -123,20 +123,20 @@ VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, 
 
 ToyObjective toy_objective() {
   ToyObjective o;
-  o.theta = (VecD(3) << 0.6, -0.4, 0.1).finished();
+  o.logits = (VecD(3) << 0.6, -0.4, 0.1).finished();
   o.t = (VecD(3) << 0.1, 0.3, 0.8).finished();
   return o;
 }
 
 double toy_exact_value(const ToyObjective& o) {
-  const VecD pi = softmax(o.theta);
+  const VecD pi = softmax(o.logits);
   double F = 0.0;
   for (Index k = 0; k < pi.size(); ++k) F += pi(k) * o.f(one_hot(k, pi.size()));
   return F;
 }
 
 VecD toy_exact_gradient(const ToyObjective& o) {
-  const VecD pi = softmax(o.theta);
+  const VecD pi = softmax(o.logits);
   const Index K = pi.size();
   VecD fk(K);
   for (Index k = 0; k < K; ++k) fk(k) = o.f(one_hot(k, K));
@@ -145,8 +145,8 @@ VecD toy_exact_gradient(const ToyObjective& o) {
 
 VecD reinforce_estimate(const ToyObjective& o, const VecD& g, const ScoreFunction& score) {
   Index k = 0;
-  (o.theta + g).maxCoeff(&k);
-  return score(o.theta, k, o.f(one_hot(k, o.classes())));
+  (o.logits + g).maxCoeff(&k);
+  return score(o.logits, k, o.f(one_hot(k, o.classes())));
 }
 
 VecD gumbel_softmax_vjp(const VecD& y, const VecD& v, double tau) {
@@ -154,32 +154,32 @@ VecD gumbel_softmax_vjp(const VecD& y, const VecD& v, double tau) {
 }
 
 VecD relaxed_estimate(const ToyObjective& o, const VecD& g, double tau) {
-  const VecD y = softmax((o.theta + g) / tau);
+  const VecD y = softmax((o.logits + g) / tau);
   return gumbel_softmax_vjp(y, 2.0 * (y - o.t), tau);
 }
 
-VecD straight_through(const VecD& theta, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime) {
-  const VecD y = softmax((theta + g) / tau);
+VecD straight_through(const VecD& logits, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime) {
+  const VecD y = softmax((logits + g) / tau);
   Index k = 0;
   y.maxCoeff(&k);
-  return gumbel_softmax_vjp(y, f_prime(one_hot(k, theta.size())), tau);
+  return gumbel_softmax_vjp(y, f_prime(one_hot(k, logits.size())), tau);
 }
 
 VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau) {
-  return straight_through(o.theta, g, tau, [&](const VecD& z) { return VecD(2.0 * (z - o.t)); });
+  return straight_through(o.logits, g, tau, [&](const VecD& z) { return VecD(2.0 * (z - o.t)); });
 }
 
-VecD straight_through_mean_linear(const VecD& theta, const VecD& c, double tau) {
+VecD straight_through_mean_linear(const VecD& logits, const VecD& c, double tau) {
   return concrete_expectation(
-      concrete_log_density, theta, tau, [&](const VecD& y, Eigen::Ref<VecD> out) { out = gumbel_softmax_vjp(y, c, tau); },
-      theta.size());
+      concrete_log_density, logits, tau, [&](const VecD& y, Eigen::Ref<VecD> out) { out = gumbel_softmax_vjp(y, c, tau); },
+      logits.size());
 }
 
 RelaxedQuadrature relaxed_by_quadrature(const ToyObjective& o, double tau, int panels) {
   const Index K = o.classes();
-  const VecD alpha = o.theta.array().exp();
+  const VecD alpha = o.logits.array().exp();
   const VecD m = concrete_expectation(
-      concrete_log_density, o.theta, tau,
+      concrete_log_density, o.logits, tau,
       [&](const VecD& y, Eigen::Ref<VecD> out) {
         const double fy = o.f(y);
         const VecD w = (alpha.array() * y.array().pow(-tau)).matrix();

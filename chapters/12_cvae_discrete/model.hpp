@@ -3,7 +3,7 @@
 //     exact posterior p(z | x, y), by reduction to chapter 5's Gaussian formulas;
 //   - the Gumbel and Concrete (Gumbel-softmax) distributions: noise, the Concrete density in the
 //     coordinates s_i = log(y_i / y_K), and expectations under it by quadrature;
-//   - the toy objective of the gradient estimators: E_{z ~ Cat(softmax(theta))} ||z - t||^2.
+//   - the toy objective of the gradient estimators: E_{z ~ Cat(softmax(logits))} ||z - t||^2.
 // The exercises (course/exercises/ch12_cvae_discrete.hpp) compute the ELBO, the samples, the
 // density, the KL and the score function; this file computes what they are compared with.
 #pragma once
@@ -74,43 +74,43 @@ VecD concrete_expectation(const LogDensity& log_density, const VecD& log_alpha, 
 
 // =============================================================================================
 // The toy objective of the gradient estimators
-//   F(theta) = E_{z ~ Cat(softmax(theta))} f(z),   f(z) = ||z - t||^2 for one-hot z
-// and its relaxation  F_tau(theta) = E_g f(z~),  z~ = softmax((theta + g) / tau).
+//   F(logits) = E_{z ~ Cat(softmax(logits))} f(z),   f(z) = ||z - t||^2 for one-hot z
+// and its relaxation  F_tau(logits) = E_g f(z~),  z~ = softmax((logits + g) / tau).
 // =============================================================================================
 struct ToyObjective {
-  VecD theta;  // K logits
+  VecD logits;  // K logits
   VecD t;      // K: the target
-  Index classes() const { return theta.size(); }
+  Index classes() const { return logits.size(); }
   double f(const VecD& z) const { return (z - t).squaredNorm(); }
 };
-// K = 3, theta = (0.6, -0.4, 0.1), t = (0.1, 0.3, 0.8): the most likely class is the one farthest
+// K = 3, logits = (0.6, -0.4, 0.1), t = (0.1, 0.3, 0.8): the most likely class is the one farthest
 // from t, so the gradient is far from zero.
 ToyObjective toy_objective();
 
-// F(theta) = sum_k pi_k f(e_k) and its exact gradient pi .* (f - F) (since d pi_k / d theta_j =
+// F(logits) = sum_k pi_k f(e_k) and its exact gradient pi .* (f - F) (since d pi_k / d logits_j =
 // pi_k (delta_kj - pi_j)).
 double toy_exact_value(const ToyObjective& o);
 VecD toy_exact_gradient(const ToyObjective& o);
 
 // One draw of each estimator of grad F from Gumbel noise g (the same g for all, common random numbers).
-//   reinforce:        f(e_k) grad log softmax(theta)_k with k = argmax(theta + g)   (unbiased, 12.7)
+//   reinforce:        f(e_k) grad log softmax(logits)_k with k = argmax(logits + g)   (unbiased, 12.7)
 //   relaxed:          J^T f'(z~), J = dz~ / dtheta = (diag z~ - z~ z~^T) / tau          (12.8)
 //   straight-through: J^T f'(z), z = e_k: the forward pass sees the one-hot sample  (12.9)
-using ScoreFunction = std::function<VecD(const VecD& theta, Index k, double f_k)>;
+using ScoreFunction = std::function<VecD(const VecD& logits, Index k, double f_k)>;
 VecD reinforce_estimate(const ToyObjective& o, const VecD& g, const ScoreFunction& score = categorical_score_function);
 // J^T v for the Gumbel-softmax Jacobian at z~ (J is symmetric): (z~ .* v - z~ (z~ . v)) / tau.
 VecD gumbel_softmax_vjp(const VecD& y, const VecD& v, double tau);
 VecD relaxed_estimate(const ToyObjective& o, const VecD& g, double tau);
 VecD straight_through_estimate(const ToyObjective& o, const VecD& g, double tau);
 // Straight-through for any f with derivative f_prime: J(z~)^T f'(z), z = one_hot(argmax z~),
-// z~ = softmax((theta + g) / tau). (straight_through_estimate is this with f'(z) = 2 (z - t).)
-VecD straight_through(const VecD& theta, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime);
+// z~ = softmax((logits + g) / tau). (straight_through_estimate is this with f'(z) = 2 (z - t).)
+VecD straight_through(const VecD& logits, const VecD& g, double tau, const std::function<VecD(const VecD&)>& f_prime);
 // For a linear f(z) = c . z: E[straight-through] = E[J(z~)]^T c by quadrature over the Concrete
 // density (a smooth integrand), while grad F = (diag pi - pi pi^T) c.
-VecD straight_through_mean_linear(const VecD& theta, const VecD& c, double tau);
+VecD straight_through_mean_linear(const VecD& logits, const VecD& c, double tau);
 
-// The relaxed objective F_tau(theta) and its gradient by quadrature (K = 3) with the chapter's
-// density (the exercise's concrete_log_density): grad F_tau = E[f(z~) grad_theta log p_omega(omega)] with
+// The relaxed objective F_tau(logits) and its gradient by quadrature (K = 3) with the chapter's
+// density (the exercise's concrete_log_density): grad F_tau = E[f(z~) grad_logits log p_omega(omega)] with
 // d log p_omega / d log_alpha_j = 1 - K alpha_j z~_j^-tau / sum_k alpha_k z~_k^-tau (from eq. 12.4).
 struct RelaxedQuadrature {
   double value = 0.0;

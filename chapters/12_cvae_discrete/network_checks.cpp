@@ -145,7 +145,7 @@ CheckRow check_eq_12_6_network_kl(SmallDvae& s, const NetworkKl& kl) {
     }
     if (std::isnan(err)) break;
   }
-  return check_identity("12.6", "network's KL(q || uniform) from the logits = exercise 12.5 of softmax(theta), " +
+  return check_identity("12.6", "network's KL(q || uniform) from the logits = exercise 12.5 of softmax(a), " +
                                     std::to_string(N) + " groups of " + std::to_string(K),
                         lhs, rhs);
 }
@@ -191,7 +191,7 @@ CheckRow check_eq_12_3_discrete_elbo_unbiased(SmallDvae& s, const CodeNoise& noi
   e.mean = draws.mean();
   e.sd = std::sqrt((draws.array() - e.mean).square().sum() / double(n - 1));
   e.se = e.sd / std::sqrt(double(n));
-  return check_monte_carlo("12.3", "network's discrete ELBO with z = one_hot(argmax(theta + g)) is unbiased: exact sum over all " +
+  return check_monte_carlo("12.3", "network's discrete ELBO with z = one_hot(argmax(a + g)) is unbiased: exact sum over all " +
                                        std::to_string(codes) + " codes vs mean of draws",
                            exact, e);
 }

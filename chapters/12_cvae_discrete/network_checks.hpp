@@ -51,7 +51,7 @@ CheckRow check_eq_12_10_dvae_gradient(SmallDvae& s, const NetworkGradient& g);
 using NetworkKl = std::function<VecD(Dvae<double>& model, const MatD& Theta)>;
 CheckRow check_eq_12_6_network_kl(SmallDvae& s, const NetworkKl& kl = {});
 
-// (12.3) in the network: the discrete ELBO of one image with z = one_hot(argmax(theta + g)),
+// (12.3) in the network: the discrete ELBO of one image with z = one_hot(argmax(logits + g)),
 // averaged over n draws of g, against the exact ELBO sum_z q(z|x) log p(x|z) - KL(q || uniform)
 // by enumerating all K^N = 64 codes of the small model (z = 5, false-failure rate 5.7e-7).
 // Wrong formula it rejects: Gaussian noise for Gumbel noise (the code then is not a draw from q;

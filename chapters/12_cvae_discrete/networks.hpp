@@ -8,13 +8,13 @@
 //   loss     l = sum_i softplus(a_i) - x_i a_i + KL(q(z|x,y) || N(0, I))     (-ELBO(x|y), eq. 12.2)
 //
 // The discrete VAE with the Gumbel-softmax relaxation (section 7), N groups of K classes:
-//   encoder  theta = enc(x)                        enc: linear d -> n_h, relu, linear n_h -> N K (logits)
-//   sample   z~_n = softmax((theta_n + g_n) / tau) per group n (eq. 12.4; z~ is the docs' \tilde z,
+//   encoder  logits = enc(x)                        enc: linear d -> n_h, relu, linear n_h -> N K (logits)
+//   sample   z~_n = softmax((logits_n + g_n) / tau) per group n (eq. 12.4; z~ is the docs' \tilde z,
 //            the relaxed sample); g ~ Gumbel
 //            straight-through: the decoder sees one_hot(argmax z~_n) instead (eq. 12.9)
 //   decoder  a = dec(z~)                           dec: linear N K -> n_h, relu, linear n_h -> d
 //   loss     l = sum_i softplus(a_i) - x_i a_i + sum_n KL(q_n || uniform)     (eq. 12.6, 12.10)
-//            q_n = softmax(theta_n)
+//            q_n = softmax(logits_n)
 //
 // A batch is a matrix with one sample per column; the batch loss is the mean of l over the B
 // columns. Templated on Scalar: the gradient checks run in double, training in float. The step a
@@ -167,9 +167,9 @@ struct Dvae {
   }
   Index code_size() const { return config.groups * config.classes; }
 
-  // The logits theta of q(z|x) for the columns of X.
+  // The logits logits of q(z|x) for the columns of X.
   const Mat<Scalar>& encode(const Mat<Scalar>& X) { return Theta = encoder.forward(X); }
-  // q(z|x): softmax of each group of theta (N K x B).
+  // q(z|x): softmax of each group of logits (N K x B).
   Mat<Scalar> posterior() const { return group_softmax(Theta, Scalar(1)); }
   const Mat<Scalar>& decode(const Mat<Scalar>& Code) { return decoder.forward(Code); }
   Mat<Scalar> decode_mean(const Mat<Scalar>& Code) {
@@ -220,7 +220,7 @@ struct Dvae {
   }
 
   // The batch loss (1/B) sum_b [ -log p(x_b | y_b) + KL(q_b || uniform) ] with the relaxed sample
-  // z~ = softmax((theta + G) / tau) (or its one-hot, straight-through) for Gumbel noise G (N K x B):
+  // z~ = softmax((logits + G) / tau) (or its one-hot, straight-through) for Gumbel noise G (N K x B):
   // a deterministic function of the parameters at fixed G (eq. 12.10).
   Scalar forward(const Mat<Scalar>& X, const Mat<Scalar>& G, Scalar temperature) {
     tau = temperature;
@@ -234,7 +234,7 @@ struct Dvae {
   }
 
   // The discrete model's ELBO estimate per image: the decoder sees the one-hot Gumbel-max sample
-  // z = one_hot(argmax(theta + G)) ~ q (eq. 12.3), so -reconstruction - kl is an unbiased estimate
+  // z = one_hot(argmax(logits + G)) ~ q (eq. 12.3), so -reconstruction - kl is an unbiased estimate
   // of E_q[log p(x|z)] - KL(q || p), whatever tau was used in training.
   Vec<Scalar> discrete_elbo(const Mat<Scalar>& X, const Mat<Scalar>& G) {
     encode(X);

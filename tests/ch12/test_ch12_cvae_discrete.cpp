@@ -132,11 +132,11 @@ BOOST_AUTO_TEST_CASE(eq_12_6_categorical_kl_to_uniform_matches_monte_carlo) {
 BOOST_AUTO_TEST_CASE(eq_12_7_categorical_score_function) {
   COURSE_CHECK(check_eq_12_7_score_gradient());
   COURSE_CHECK(check_eq_12_7_reinforce_unbiased());
-  const auto without_normaliser = [](const VecD& theta, Index k, double f_k) {
-    return VecD(f_k * one_hot(k, theta.size()));
+  const auto without_normaliser = [](const VecD& logits, Index k, double f_k) {
+    return VecD(f_k * one_hot(k, logits.size()));
   };
-  const auto flipped = [](const VecD& theta, Index k, double f_k) {
-    return VecD(-categorical_score_function(theta, k, f_k));
+  const auto flipped = [](const VecD& logits, Index k, double f_k) {
+    return VecD(-categorical_score_function(logits, k, f_k));
   };
   COURSE_CHECK_REJECTS(check_eq_12_7_score_gradient(without_normaliser), "f_k e_k: the log-normaliser's gradient missing");
   COURSE_CHECK_REJECTS(check_eq_12_7_score_gradient(flipped), "a flipped sign");
@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(eq_12_9_straight_through_forward_is_exact_gradient_is_biase
   const VecD c = linear_objective();
   COURSE_CHECK_REJECTS(check_eq_12_9_straight_through_linear(0.5, [&](const VecD& g, double tau) {
                          // The Jacobian taken at the one-hot z (it is 0 there).
-                         const VecD y = softmax((o.theta + g) / tau);
+                         const VecD y = softmax((o.logits + g) / tau);
                          Index k = 0;
                          y.maxCoeff(&k);
                          return gumbel_softmax_vjp(one_hot(k, 3), c, tau);
@@ -179,9 +179,9 @@ BOOST_AUTO_TEST_CASE(eq_12_9_straight_through_forward_is_exact_gradient_is_biase
                        "the Jacobian at the one-hot z");
   COURSE_CHECK_REJECTS(check_eq_12_9_straight_through_linear(0.5, [&](const VecD& g, double) {
                          // The true gradient's formula applied to the sample: (diag z - z pi^T) c.
-                         const VecD pi = softmax(o.theta);
+                         const VecD pi = softmax(o.logits);
                          Index k = 0;
-                         (o.theta + g).maxCoeff(&k);
+                         (o.logits + g).maxCoeff(&k);
                          return VecD(c(k) * one_hot(k, 3) - one_hot(k, 3) * pi.dot(c));
                        }),
                        "(diag z - z pi^T) c, a REINFORCE-like estimate of the true gradient");

@@ -3,7 +3,7 @@
 //
 // Notation: an observation x in R^d, a condition y in R^c (a class label as a one-hot vector), a
 // Gaussian latent z in R^k. A categorical variable with K classes has probabilities pi (K,
-// positive, summing to 1) or unnormalised log-probabilities, the logits theta (pi = softmax(theta));
+// positive, summing to 1) or unnormalised log-probabilities, the logits logits (pi = softmax(logits));
 // a draw is a class index k in 0..K-1, or the one-hot vector e_k. g_k ~ Gumbel(0, 1) is Gumbel noise.
 #pragma once
 
@@ -73,12 +73,12 @@ double concrete_log_density(const VecD& z_relaxed, const VecD& log_alpha, double
 double categorical_kl_to_uniform(const MatD& Q);
 
 // Exercise 12.6 -- the score-function (REINFORCE) gradient for a categorical (eq. 12.7).
-// theta (K): logits of q(k) = softmax(theta)_k; k: one draw from q; f_k: the objective's value at
-// that draw. Return f_k times the gradient with respect to theta of log q(k) (chapter 7's score
+// logits (K): logits of q(k) = softmax(logits)_k; k: one draw from q; f_k: the objective's value at
+// that draw. Return f_k times the gradient with respect to logits of log q(k) (chapter 7's score
 // function, eq. 7.5, for a categorical instead of a Gaussian).
-// Tests: against central differences of theta -> f_k log softmax(theta)_k at fixed k (1e-6); its
-// mean over 2^18 draws is the exact gradient of E_q[f] (1e-6); the gradient of theta_k alone
+// Tests: against central differences of logits -> f_k log softmax(logits)_k at fixed k (1e-6); its
+// mean over 2^18 draws is the exact gradient of E_q[f] (1e-6); the gradient of logits_k alone
 // (a missing log-normaliser) and a flipped sign fail.
-VecD categorical_score_function(const VecD& theta, Index k, double f_k);
+VecD categorical_score_function(const VecD& logits, Index k, double f_k);
 
 }  // namespace course::ch12
