@@ -96,8 +96,7 @@ def main():
     ap.add_argument("--time-limit", type=float, default=20)
     ap.add_argument("--cpu-limit", type=int, default=1)
     args = ap.parse_args()
-    if not (args.build / "tests/ch01/test_ch01").exists():
-        print(f"chapter 1 is not built in {args.build}: skipped")
+    if verdict.chapter_1_missing(args.build):
         return 77
     rubric = json.loads((ROOT / "tests/rubric/ch01.json").read_text())["exercises"]
     protected = {p: p.read_bytes() for p in

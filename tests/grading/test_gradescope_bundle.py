@@ -152,8 +152,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", type=pathlib.Path, required=True)
     args = ap.parse_args()
-    if not (args.build / "tests/ch01/test_ch01").exists():
-        print("chapter 1 is not built: skipped")
+    if verdict.chapter_1_missing(args.build):
         return 77
     problems = rubric_problems(args.build)
     with tempfile.TemporaryDirectory(prefix="fake-autograder-") as d:

@@ -189,8 +189,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", type=pathlib.Path, required=True)
     args = ap.parse_args()
-    if not (args.build / "tests/ch01/test_ch01").exists():
-        print(f"chapter 1 is not built in {args.build}: skipped")
+    if verdict.chapter_1_missing(args.build):
         return 77
     problems = refusal_problems(args.build) + uid_switch_problems(args.build) + corpus_problems(args.build)
     return verdict.finish(problems)

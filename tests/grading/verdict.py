@@ -1,4 +1,15 @@
-"""The end of every grading test script: its problems, or OK (exit status 1 or 0)."""
+"""What every grading test script shares: its skip when chapter 1 is not built, and its end (its
+problems, or OK: exit status 1 or 0)."""
+import pathlib
+
+
+def chapter_1_missing(build: pathlib.Path) -> bool:
+    """True, after one line saying so, when chapter 1's tests are not built in `build` (the
+    script then exits 77, CTest's "skipped")."""
+    if (build / "tests/ch01/test_ch01").exists():
+        return False
+    print(f"chapter 1 is not built in {build}: skipped")
+    return True
 
 
 def finish(problems: list[str], ok: str = "OK") -> int:
