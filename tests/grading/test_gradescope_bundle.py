@@ -14,7 +14,6 @@ test cases, which the solutions pass, is checked for every chapter by rubric_pro
 
     test_gradescope_bundle.py --build BUILD_DIR        (exit 77 when chapter 1 is not built)
 """
-import argparse
 import json
 import os
 import pathlib
@@ -149,12 +148,10 @@ def uid_only_problems(root: pathlib.Path, build: pathlib.Path) -> list[str]:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", type=pathlib.Path, required=True)
-    args = ap.parse_args()
-    if verdict.chapter_1_missing(args.build):
+    build = verdict.build_dir_with_chapter_1()
+    if build is None:
         return 77
-    problems = rubric_problems(args.build)
+    problems = rubric_problems(build)
     with tempfile.TemporaryDirectory(prefix="fake-autograder-") as d:
         root = pathlib.Path(d)
         os.chmod(root, 0o711)
@@ -177,8 +174,8 @@ def main():
         for pkg in ("libeigen3-dev", "libboost-test-dev", "cmake", "g++"):
             if pkg not in setup:
                 problems.append(f"setup.sh does not install {pkg}")
-        good = run_autograder(root, args.build, ROOT / "solutions")
-        bad = run_autograder(root, args.build, ROOT / "exercises")
+        good = run_autograder(root, build, ROOT / "solutions")
+        bad = run_autograder(root, build, ROOT / "exercises")
         for name, r in (("solution", good), ("stubs", bad)):
             if not isinstance(r.get("score"), (int, float)) or not r.get("tests"):
                 problems.append(f"{name}: results.json lacks score or tests: {r}")
@@ -199,7 +196,7 @@ def main():
             problems.append("the chapters missing from the submission are not listed with 0 points")
         if bad.get("score") != 0:
             problems.append(f"the unmodified exercises scored {bad.get('score')}")
-        problems += uid_only_problems(root, args.build)
+        problems += uid_only_problems(root, build)
     return verdict.finish(problems, f"OK: run_autograder gives chapter 1's solution {good.get('score')} / "
                           f"{full} and its stubs 0; without namespaces (uid-only) a probe of the secrets "
                           f"finds none{'' if os.geteuid() == 0 else ' (not run: needs root)'}")

@@ -17,7 +17,6 @@ installed"), and a PATH whose bwrap cannot create namespaces (detection: the pro
 
     test_no_isolation.py --build BUILD_DIR        (exit 77 when chapter 1 is not built)
 """
-import argparse
 import json
 import os
 import pathlib
@@ -186,12 +185,10 @@ def corpus_problems(build: pathlib.Path) -> list[str]:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", type=pathlib.Path, required=True)
-    args = ap.parse_args()
-    if verdict.chapter_1_missing(args.build):
+    build = verdict.build_dir_with_chapter_1()
+    if build is None:
         return 77
-    problems = refusal_problems(args.build) + uid_switch_problems(args.build) + corpus_problems(args.build)
+    problems = refusal_problems(build) + uid_switch_problems(build) + corpus_problems(build)
     return verdict.finish(problems)
 
 

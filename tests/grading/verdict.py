@@ -1,5 +1,6 @@
 """What every grading test script shares: its skip when chapter 1 is not built, and its end (its
 problems, or OK: exit status 1 or 0)."""
+import argparse
 import pathlib
 
 
@@ -10,6 +11,15 @@ def chapter_1_missing(build: pathlib.Path) -> bool:
         return False
     print(f"chapter 1 is not built in {build}: skipped")
     return True
+
+
+def build_dir_with_chapter_1() -> pathlib.Path | None:
+    """The script's one argument, --build BUILD_DIR; None (after the skip line) when chapter 1 is
+    not built there."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", type=pathlib.Path, required=True)
+    build = ap.parse_args().build
+    return None if chapter_1_missing(build) else build
 
 
 def finish(problems: list[str], ok: str = "OK") -> int:
