@@ -23,15 +23,15 @@ double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs) {
 }
 
 double elbo_closed_form(const LinearGaussianModel& model, const VecD& x, const Gaussian& q) {
-  // HINT: tr(W S W^T) = ||W L||_F^2 and tr S = ||L||_F^2 (squaredNorm of a matrix).
-  // HINT: log det S = 2 sum_i log L_ii: L.diagonal().array().log().sum().
+  // HINT: tr(W Sigma_q W^T) = ||W L||_F^2 and tr Sigma_q = ||L||_F^2 (squaredNorm of a matrix).
+  // HINT: log det Sigma_q = 2 sum_i log L_ii: L.diagonal().array().log().sum().
   // TODO(exercise 5.3): your code here.
   throw course::NotImplemented("5.3 elbo_closed_form");
 }
 
 double elbo_estimate(const LinearGaussianModel& model, const VecD& x, const Gaussian& q, const MatD& eps) {
-  // HINT: Z = (q.chol * eps).colwise() + q.mean holds every z_s at once (k x S).
-  // HINT: log p(x|z_s) is exercise 5.1 with x_mean = W z_s + mu.
+  // HINT: Z = (q.chol * eps).colwise() + q.mean holds every z_j at once (k x N).
+  // HINT: log p(x|z_j) is exercise 5.1 with x_mean = W z_j + mu.
   // TODO(exercise 5.4): your code here.
   throw course::NotImplemented("5.4 elbo_estimate");
 }
@@ -39,7 +39,7 @@ double elbo_estimate(const LinearGaussianModel& model, const VecD& x, const Gaus
 double importance_weighted_bound(const LinearGaussianModel& model, const VecD& x, const Gaussian& q,
                                  const MatD& eps) {
   // HINT: log w_i is the term of exercise 5.4's sum for column i: compute Z and W Z + mu once.
-  // HINT: log (1/K) sum_i exp(a_i) = a_max + log( (1/K) sum_i exp(a_i - a_max) ).
+  // HINT: log (1/M) sum_i exp(a_i) = a_max + log( (1/M) sum_i exp(a_i - a_max) ).
   // TODO(exercise 5.5): your code here.
   throw course::NotImplemented("5.5 importance_weighted_bound");
 }

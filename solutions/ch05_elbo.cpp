@@ -29,8 +29,8 @@ double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs) {
 
 double elbo_closed_form(const LinearGaussianModel& model, const VecD& x, const Gaussian& q) {
   // BEGIN SOLUTION
-  // HINT: tr(W S W^T) = ||W L||_F^2 and tr S = ||L||_F^2 (squaredNorm of a matrix).
-  // HINT: log det S = 2 sum_i log L_ii: L.diagonal().array().log().sum().
+  // HINT: tr(W Sigma_q W^T) = ||W L||_F^2 and tr Sigma_q = ||L||_F^2 (squaredNorm of a matrix).
+  // HINT: log det Sigma_q = 2 sum_i log L_ii: L.diagonal().array().log().sum().
   const double d = double(model.data_dim()), k = double(model.latent_dim());
   const double s2 = model.sigma2;
   const double residual = (x - model.mu - model.W * q.mean).squaredNorm();
@@ -44,8 +44,8 @@ double elbo_closed_form(const LinearGaussianModel& model, const VecD& x, const G
 
 double elbo_estimate(const LinearGaussianModel& model, const VecD& x, const Gaussian& q, const MatD& eps) {
   // BEGIN SOLUTION
-  // HINT: Z = (q.chol * eps).colwise() + q.mean holds every z_s at once (k x S).
-  // HINT: log p(x|z_s) is exercise 5.1 with x_mean = W z_s + mu.
+  // HINT: Z = (q.chol * eps).colwise() + q.mean holds every z_j at once (k x N).
+  // HINT: log p(x|z_j) is exercise 5.1 with x_mean = W z_j + mu.
   const double k = double(model.latent_dim());
   const double log_2pi = std::log(2.0 * std::numbers::pi);
   const double log_det_chol = q.chol.diagonal().array().log().sum();
@@ -65,19 +65,19 @@ double importance_weighted_bound(const LinearGaussianModel& model, const VecD& x
                                  const MatD& eps) {
   // BEGIN SOLUTION
   // HINT: log w_i is the term of exercise 5.4's sum for column i: compute Z and W Z + mu once.
-  // HINT: log (1/K) sum_i exp(a_i) = a_max + log( (1/K) sum_i exp(a_i - a_max) ).
-  const Index K = eps.cols();
+  // HINT: log (1/M) sum_i exp(a_i) = a_max + log( (1/M) sum_i exp(a_i - a_max) ).
+  const Index M = eps.cols();
   const double log_det_chol = q.chol.diagonal().array().log().sum();
   const MatD Z = (q.chol * eps).colwise() + q.mean;
   const MatD X_mean = (model.W * Z).colwise() + model.mu;
-  VecD log_w(K);
-  for (Index i = 0; i < K; ++i) {
+  VecD log_w(M);
+  for (Index i = 0; i < M; ++i) {
     // log p(z) - log q(z): the -k/2 log(2 pi) of both cancel.
     const double log_prior_over_q = -0.5 * Z.col(i).squaredNorm() + log_det_chol + 0.5 * eps.col(i).squaredNorm();
     log_w(i) = gaussian_decoder_log_likelihood(x, X_mean.col(i), model.sigma2) + log_prior_over_q;
   }
   const double a_max = log_w.maxCoeff();
-  return a_max + std::log((log_w.array() - a_max).exp().sum() / double(K));
+  return a_max + std::log((log_w.array() - a_max).exp().sum() / double(M));
   // END SOLUTION
 }
 

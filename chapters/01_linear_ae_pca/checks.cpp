@@ -153,22 +153,22 @@ CheckRow check_eq_1_5_off_direction_energy(const std::function<double(const MatD
                         2.0 * std::pow(std::sin(theta), 2) / 3.0, energy(U * R * D.asDiagonal(), U));
 }
 
-DecayedAe train_with_weight_decay(const Problem& p, double gamma, int iterations) {
+DecayedAe train_with_weight_decay(const Problem& p, double weight_decay, int iterations) {
   DecayedAe t;
   t.lambda = eigenvalues_decreasing(p.eig);
   t.U = top_eigenvectors(p.eig, p.k);
-  t.gamma = gamma;
-  t.run = train_linear_ae(covariance_root(p.eig), p.k, iterations, 0.3 / t.lambda(0), 3, t.U, 100, gamma);
+  t.weight_decay = weight_decay;
+  t.run = train_linear_ae(covariance_root(p.eig), p.k, iterations, 0.3 / t.lambda(0), 3, t.U, 100, weight_decay);
   return t;
 }
 
 CheckRow check_eq_1_7_singular_values(const DecayedAe& t, const VecD& predicted) {
   const Index k = t.U.cols();
-  const VecD truth = predicted.size() ? predicted : VecD((1.0 - t.gamma / t.lambda.head(k).array()).matrix());
+  const VecD truth = predicted.size() ? predicted : VecD((1.0 - t.weight_decay / t.lambda.head(k).array()).matrix());
   const VecD s2 = Eigen::JacobiSVD<MatD>(t.run.W_dec).singularValues().array().square().matrix();
-  CheckRow r = check_identity("1.7", "weight decay: squared singular values of W_dec = 1 - gamma / l_j",
+  CheckRow r = check_identity("1.7", "weight decay: squared singular values of W_dec = 1 - lambda / lambda_j",
                               MatD(truth), MatD(s2), 1e-6);
-  r.detail += "; gamma = " + format_number(t.gamma) + ", after " + std::to_string(int(t.run.iteration.back())) +
+  r.detail += "; lambda = " + format_number(t.weight_decay) + ", after " + std::to_string(int(t.run.iteration.back())) +
               " iterations";
   return r;
 }

@@ -79,21 +79,21 @@ CheckRow check_eq_1_5_not_the_directions(const TrainedAe& t);
 CheckRow check_eq_1_5_off_direction_energy(
     const std::function<double(const MatD&, const MatD&)>& energy = off_direction_energy);
 
-// (1.7) Weight decay gamma/2 (||W_enc||^2 + ||W_dec||^2) does NOT make the decoder's columns the
+// (1.7) Weight decay lambda/2 (||W_enc||^2 + ||W_dec||^2) does NOT make the decoder's columns the
 // principal directions: the objective is unchanged by W_dec -> W_dec O, W_enc -> O^T W_enc for any
 // orthogonal O. What it fixes is the singular value decomposition of the decoder: at the minimum
-// W_dec = U_k diag(sqrt(1 - gamma / lambda_j)) O (Kunin et al. 2019), so the LEFT SINGULAR VECTORS
+// W_dec = U_k diag(sqrt(1 - lambda / lambda_j)) O (Kunin et al. 2019), so the LEFT SINGULAR VECTORS
 // of the trained decoder are the principal directions and its squared singular values are
-// 1 - gamma / lambda_j.
+// 1 - lambda / lambda_j (lambda the weight decay, lambda_j the eigenvalues).
 struct DecayedAe {
   LinearAeRun run;
   MatD U;        // the PCA basis
   VecD lambda;   // eigenvalues of S, decreasing
-  double gamma;  // the weight decay
+  double weight_decay;  // lambda
 };
-DecayedAe train_with_weight_decay(const Problem& p, double gamma = 0.5, int iterations = 6000);
-// Squared singular values of the trained decoder vs 1 - gamma / lambda_j. Rejects 1 - gamma/(2 lambda_j)
-// (the decay's gradient taken as gamma/2 W) and the plain AE's 1.
+DecayedAe train_with_weight_decay(const Problem& p, double weight_decay = 0.5, int iterations = 6000);
+// Squared singular values of the trained decoder vs 1 - lambda / lambda_j. Rejects 1 - lambda/(2 lambda_j)
+// (the decay's gradient taken as lambda/2 W) and the plain AE's 1.
 CheckRow check_eq_1_7_singular_values(const DecayedAe& t, const VecD& predicted = VecD());
 // Largest angle between the j-th left singular vector of W_dec and u_j (rad).
 CheckRow check_eq_1_7_singular_vectors(const DecayedAe& t);

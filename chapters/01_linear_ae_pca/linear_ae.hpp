@@ -24,7 +24,7 @@ struct LinearAeRun {
 // Full-batch gradient descent on L(W_enc, W_dec) of centred data Xc, from a random start with
 // entries N(0, 1/d), with step `lr`. Every `record_every` iterations it records the loss and the
 // largest principal angle between span(W_dec) and span(reference) (the PCA subspace).
-// `weight_decay` gamma adds gamma/2 (||W_enc||^2 + ||W_dec||^2) to the objective, so gamma W to
+// `weight_decay` lambda adds lambda/2 (||W_enc||^2 + ||W_dec||^2) to the objective, so lambda W to
 // each gradient; `loss` records the reconstruction loss L alone.
 LinearAeRun train_linear_ae(const MatD& Xc, Index k, int iterations, double lr,
                                    std::uint64_t seed, const MatD& reference, int record_every = 1,

@@ -129,10 +129,10 @@ CheckRow check_eq_5_8_mixture_evidence_by_direct_sum(
                         log_evidence(mix, x));
 }
 
-McEstimate estimate_iw_bound(const Setup& s, const Gaussian& q, Index K, Index n, std::uint64_t seed) {
+McEstimate estimate_iw_bound(const Setup& s, const Gaussian& q, Index M, Index n, std::uint64_t seed) {
   const Index k = s.model.latent_dim();
-  importance_weighted_bound(s.model, s.x, q, MatD::Zero(k, K));
-  return monte_carlo(n, seed, [&](Rng& rng) { return importance_weighted_bound(s.model, s.x, q, rng.normal_matrix<double>(k, K)); });
+  importance_weighted_bound(s.model, s.x, q, MatD::Zero(k, M));
+  return monte_carlo(n, seed, [&](Rng& rng) { return importance_weighted_bound(s.model, s.x, q, rng.normal_matrix<double>(k, M)); });
 }
 
 CheckRow check_eq_5_9_one_sample_is_the_elbo(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed) {
@@ -140,27 +140,27 @@ CheckRow check_eq_5_9_one_sample_is_the_elbo(const Setup& s, const Gaussian& q, 
                            estimate_iw_bound(s, q, 1, n, seed));
 }
 
-CheckRow check_eq_5_9_below_evidence(const Setup& s, const Gaussian& q, Index K, Index n, std::uint64_t seed) {
-  const McEstimate e = estimate_iw_bound(s, q, K, n, seed);
-  CheckRow r = check_bound("5.9", "L_" + std::to_string(K) + " <= log p(x) (mean - z SE)", e.mean - tolerance::z * e.se, s.log_px);
+CheckRow check_eq_5_9_below_evidence(const Setup& s, const Gaussian& q, Index M, Index n, std::uint64_t seed) {
+  const McEstimate e = estimate_iw_bound(s, q, M, n, seed);
+  CheckRow r = check_bound("5.9", "L_" + std::to_string(M) + " <= log p(x) (mean - z SE)", e.mean - tolerance::z * e.se, s.log_px);
   r.detail += "; mean " + std::to_string(e.mean) + ", SE " + std::to_string(e.se) + ", n = " + std::to_string(e.n);
   return r;
 }
 
-IncreaseEstimate estimate_increase(const Setup& s, const Gaussian& q, const std::vector<Index>& Ks, Index n,
+IncreaseEstimate estimate_increase(const Setup& s, const Gaussian& q, const std::vector<Index>& Ms, Index n,
                                           std::uint64_t seed) {
   const Index k = s.model.latent_dim();
   importance_weighted_bound(s.model, s.x, q, MatD::Zero(k, 1));
   IncreaseEstimate out;
-  for (std::size_t i = 0; i < Ks.size(); ++i) {
-    const Index K = Ks[i];
+  for (std::size_t i = 0; i < Ms.size(); ++i) {
+    const Index M = Ms[i];
     const McEstimate e = monte_carlo(n, seed + i, [&](Rng& rng) {
-      const MatD eps = rng.normal_matrix<double>(k, 2 * K);
+      const MatD eps = rng.normal_matrix<double>(k, 2 * M);
       return importance_weighted_bound(s.model, s.x, q, eps) -
-             0.5 * (importance_weighted_bound(s.model, s.x, q, eps.leftCols(K)) +
-                    importance_weighted_bound(s.model, s.x, q, eps.rightCols(K)));
+             0.5 * (importance_weighted_bound(s.model, s.x, q, eps.leftCols(M)) +
+                    importance_weighted_bound(s.model, s.x, q, eps.rightCols(M)));
     });
-    out.K.push_back(double(K));
+    out.M.push_back(double(M));
     out.mean.push_back(e.mean);
     out.se.push_back(e.se);
   }
@@ -168,22 +168,22 @@ IncreaseEstimate estimate_increase(const Setup& s, const Gaussian& q, const std:
 }
 
 CheckRow check_eq_5_9_increasing(const IncreaseEstimate& inc) {
-  const double z = z_for_false_failure_rate(1e-6, int(inc.K.size()));
+  const double z = z_for_false_failure_rate(1e-6, int(inc.M.size()));
   double worst = INFINITY;
   std::size_t at = 0;
-  for (std::size_t i = 0; i < inc.K.size(); ++i) {
+  for (std::size_t i = 0; i < inc.M.size(); ++i) {
     const double t = inc.se[i] > 0 ? inc.mean[i] / inc.se[i] : 0.0;
     if (t < worst) worst = t, at = i;
   }
   // As every row: passes when error <= tolerance. Here error = z - (smallest mean/SE), so the row
-  // passes when every increase L_2K - L_K is at least z standard errors above 0.
+  // passes when every increase L_2M - L_M is at least z standard errors above 0.
   CheckRow r = check_row("5.9",
-                         "L_K < L_2K for K = " + std::to_string(int(inc.K.front())) + ".." + std::to_string(int(inc.K.back())) +
+                         "L_M < L_2M for M = " + std::to_string(int(inc.M.front())) + ".." + std::to_string(int(inc.M.back())) +
                              " (paired differences)",
                          "monte carlo", 0.0, inc.mean.empty() ? NAN : inc.mean[at], z - worst, 0.0);
-  r.detail = "analytic: 0, numeric: the smallest increase; error = z - smallest mean/SE of L_2K - L_K, z = " + format_number(z, 4) +
-             " (Bonferroni over " + std::to_string(inc.K.size()) + " differences, false-failure rate 1e-6); smallest at K = " +
-             std::to_string(int(inc.K.empty() ? 0 : inc.K[at]));
+  r.detail = "analytic: 0, numeric: the smallest increase; error = z - smallest mean/SE of L_2M - L_M, z = " + format_number(z, 4) +
+             " (Bonferroni over " + std::to_string(inc.M.size()) + " differences, false-failure rate 1e-6); smallest at M = " +
+             std::to_string(int(inc.M.empty() ? 0 : inc.M[at]));
   return r;
 }
 
@@ -213,15 +213,15 @@ CheckRow check_eq_5_9_weight_second_moment(const Setup& s, const Gaussian& q, In
                            std::exp(log_second_moment_of_ratio(s.posterior, q)), estimate_weight_second_moment(s, q, n, seed));
 }
 
-CheckRow check_eq_5_10_zero_variance(const Setup& s, const Gaussian& q, Index K, Index n,
+CheckRow check_eq_5_10_zero_variance(const Setup& s, const Gaussian& q, Index M, Index n,
                                             const std::string& which) {
   Rng rng(11);
   double worst = s.log_px;
   for (Index i = 0; i < n; ++i) {
-    const double v = importance_weighted_bound(s.model, s.x, q, rng.normal_matrix<double>(s.model.latent_dim(), K));
+    const double v = importance_weighted_bound(s.model, s.x, q, rng.normal_matrix<double>(s.model.latent_dim(), M));
     if (!(std::abs(v - s.log_px) <= std::abs(worst - s.log_px))) worst = v;
   }
-  return check_identity("5.10", which + ": all " + std::to_string(n) + " draws of L_" + std::to_string(K) + " = log p(x)",
+  return check_identity("5.10", which + ": all " + std::to_string(n) + " draws of L_" + std::to_string(M) + " = log p(x)",
                         s.log_px, worst);
 }
 

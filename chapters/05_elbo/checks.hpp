@@ -47,17 +47,17 @@ CheckRow check_eq_5_3_bound(const Setup& s, const Gaussian& q, const std::string
 CheckRow check_eq_5_3_equality_at_posterior(const Setup& s);
 
 // ---- (5.4) and (5.7): the closed form against the reparameterised Monte Carlo estimate ---------
-// One draw of the estimator (exercise 5.4 with S = 1).
+// One draw of the estimator (exercise 5.4 with N = 1).
 McEstimate estimate_elbo(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed);
 // E_q[log p(x, z) - log q(z)] sampled (5.7) = E_q[log p(x|z)] - KL(q || p(z)) in closed form (5.4).
-// Wrong formulas it rejects: the closed form without tr(W S W^T) / (2 sigma2) (the decoder
-// evaluated at the mean only); log det S taken as sum log L_ii (log sigma for log sigma^2).
+// Wrong formulas it rejects: the closed form without tr(W Sigma_q W^T) / (2 sigma2) (the decoder
+// evaluated at the mean only); log det Sigma_q taken as sum log L_ii (log sigma for log sigma^2).
 CheckRow check_eq_5_4_closed_form_vs_monte_carlo(const Setup& s, const Gaussian& q, Index n,
                                                         std::uint64_t seed);
 // The reconstruction term alone: E_q[log p(x|z)] (closed form, the chapter's) vs the mean of
 // exercise 5.1 at z = m + L eps.
 CheckRow check_eq_5_4_reconstruction_term(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed);
-// (5.7) The estimator is unbiased for any S: the mean of S = 16-sample estimates is the ELBO too.
+// (5.7) The estimator is unbiased for any N: the mean of N = 16-sample estimates is the ELBO too.
 CheckRow check_eq_5_7_unbiased_for_any_sample_count(const Setup& s, const Gaussian& q, Index n,
                                                           std::uint64_t seed);
 
@@ -89,21 +89,21 @@ CheckRow check_eq_5_8_mixture_evidence_by_direct_sum(
     const std::function<double(const IsotropicMixture&, const VecD&)>& log_evidence = mixture_log_evidence);
 
 // ---- (5.9) importance-weighted bounds ------------------------------------------------------
-// Draws of L_K (exercise 5.5), n of them.
-McEstimate estimate_iw_bound(const Setup& s, const Gaussian& q, Index K, Index n, std::uint64_t seed);
+// Draws of L_M (exercise 5.5), n of them.
+McEstimate estimate_iw_bound(const Setup& s, const Gaussian& q, Index M, Index n, std::uint64_t seed);
 // L_1 = ELBO. Wrong formula it rejects: none of its own (it is the ELBO); it ties 5.5 to 5.3.
 CheckRow check_eq_5_9_one_sample_is_the_elbo(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed);
-// L_K <= log p(x): the lower end of the interval for E[L_K] lies below log p(x).
-// Wrong formula it rejects: a missing 1/K (log sum w_i = L_K + log K).
-CheckRow check_eq_5_9_below_evidence(const Setup& s, const Gaussian& q, Index K, Index n, std::uint64_t seed);
-// The paired difference L_2K - L_K: draw 2K samples, D = L_2K(all) - (L_K(first half) + L_K(second half)) / 2,
-// whose mean is E[L_2K] - E[L_K] > 0. Passes when every lower confidence limit mean - z SE is above
-// zero (z Bonferroni-corrected over the |Ks| differences at alpha = 1e-6). The error is the smallest
-// mean / SE. Wrong formula it rejects: the mean of the log-weights (every L_K equals the ELBO, D = 0).
+// L_M <= log p(x): the lower end of the interval for E[L_M] lies below log p(x).
+// Wrong formula it rejects: a missing 1/M (log sum w_i = L_M + log M).
+CheckRow check_eq_5_9_below_evidence(const Setup& s, const Gaussian& q, Index M, Index n, std::uint64_t seed);
+// The paired difference L_2M - L_M: draw 2M samples, D = L_2M(all) - (L_M(first half) + L_M(second half)) / 2,
+// whose mean is E[L_2M] - E[L_M] > 0. Passes when every lower confidence limit mean - z SE is above
+// zero (z Bonferroni-corrected over the |Ms| differences at alpha = 1e-6). The error is the smallest
+// mean / SE. Wrong formula it rejects: the mean of the log-weights (every L_M equals the ELBO, D = 0).
 struct IncreaseEstimate {
-  std::vector<double> K, mean, se;
+  std::vector<double> M, mean, se;
 };
-IncreaseEstimate estimate_increase(const Setup& s, const Gaussian& q, const std::vector<Index>& Ks, Index n,
+IncreaseEstimate estimate_increase(const Setup& s, const Gaussian& q, const std::vector<Index>& Ms, Index n,
                                           std::uint64_t seed);
 CheckRow check_eq_5_9_increasing(const IncreaseEstimate& inc);
 // log-sum-exp: a far-away x (every log w_i near -1e5, where exp underflows) still gives the
@@ -111,15 +111,15 @@ CheckRow check_eq_5_9_increasing(const IncreaseEstimate& inc);
 // log(mean(exp(log w))) = -inf.
 CheckRow check_eq_5_9_underflow(const Setup& s);
 
-// The variance behind the 1/K rate: E_q[(w/p(x))^2] = E_q[(p(z|x)/q(z))^2] in closed form against
+// The variance behind the 1/M rate: E_q[(w/p(x))^2] = E_q[(p(z|x)/q(z))^2] in closed form against
 // its Monte Carlo mean. Wrong formula it rejects: 1 (the first moment, E_q[w/p(x)] = 1).
 McEstimate estimate_weight_second_moment(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed);
 CheckRow check_eq_5_9_weight_second_moment(const Setup& s, const Gaussian& q, Index n, std::uint64_t seed);
 
 // ---- (5.10) at the exact posterior every importance weight is p(x) ----------------------------
-// Each of n draws of L_K (exercise 5.5) against log p(x); the worst is reported. Wrong formula it
+// Each of n draws of L_M (exercise 5.5) against log p(x); the worst is reported. Wrong formula it
 // rejects: a q with the posterior's mean but the prior's covariance (the weights then vary).
-CheckRow check_eq_5_10_zero_variance(const Setup& s, const Gaussian& q, Index K, Index n,
+CheckRow check_eq_5_10_zero_variance(const Setup& s, const Gaussian& q, Index M, Index n,
                                             const std::string& which = "q = p(z|x)");
 
 }  // namespace course::ch05

@@ -4,7 +4,7 @@
 //   1. the derivation checks on a model where everything is exact (probabilistic PCA: d = 6,
 //      k = 2), on a mixture (a discrete latent), and the decoders' log-likelihoods on images;
 //   2. the ELBO and its gap as q moves from the prior to the exact posterior;
-//   3. importance-weighted bounds L_K, from K = 1 (the ELBO) towards log p(x);
+//   3. importance-weighted bounds L_M, from M = 1 (the ELBO) towards log p(x);
 //   4. the lecture figures.
 #include <iostream>
 
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     long samples = 0, budget = 0;
     cli.chapter_options().add_options()
       ("samples", po::value<long>(&samples), "Monte Carlo draws per check (default 200000, --quick 50000)")
-      ("iw-budget", po::value<long>(&budget), "log-weights per K for the L_K curve (default 2^19, --quick 2^15)");
+      ("iw-budget", po::value<long>(&budget), "log-weights per M for the L_M curve (default 2^19, --quick 2^15)");
     const CommonOptions opt = cli.parse(argc, argv);
     if (!cli.vm().count("samples")) samples = opt.quick ? 50000 : 200000;
     if (!cli.vm().count("iw-budget")) budget = opt.quick ? (1L << 15) : (1L << 19);
@@ -104,18 +104,18 @@ int main(int argc, char** argv) {
     path.add(check_identity("5.3", "ELBO(q_1) = log p(x) at the end of the path", s.log_px, elbo.back()));
     path.print(std::cout, "Verification along the path q_t, t = 0, 0.01, ..., 1");
 
-    // ---- 3. Importance-weighted bounds L_K -------------------------------------------------
-    // E[L_K] from n = budget / K draws of L_K each, for q = the poor proposal and q = the prior.
+    // ---- 3. Importance-weighted bounds L_M -------------------------------------------------
+    // E[L_M] from n = budget / M draws of L_M each, for q = the poor proposal and q = the prior.
     Stopwatch clock;
     struct Curve {
-      std::vector<double> K, mean, lo, hi;
+      std::vector<double> M, mean, lo, hi;
     };
     const double z95 = 1.959964;  // the figure's band: a 95% interval
     auto curve_for = [&](const Gaussian& q, std::uint64_t seed) {
       Curve c;
-      for (Index K = 1; K <= 1024; K *= 2) {
-        const McEstimate e = estimate_iw_bound(s, q, K, std::max<Index>(budget / K, 256), seed + std::uint64_t(K));
-        c.K.push_back(double(K));
+      for (Index M = 1; M <= 1024; M *= 2) {
+        const McEstimate e = estimate_iw_bound(s, q, M, std::max<Index>(budget / M, 256), seed + std::uint64_t(M));
+        c.M.push_back(double(M));
         c.mean.push_back(e.mean);
         c.lo.push_back(e.mean - z95 * e.se);
         c.hi.push_back(e.mean + z95 * e.se);
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
       return c;
     };
     const Curve poor_curve = curve_for(poor, opt.seed + 100), prior_curve = curve_for(prior, opt.seed + 200);
-    std::cout << "\n  L_K for K = 1..1024, two proposals, " << budget << " log-weights per K: " << clock.seconds() << " s\n";
+    std::cout << "\n  L_M for M = 1..1024, two proposals, " << budget << " log-weights per M: " << clock.seconds() << " s\n";
 
     std::cout << "\nSummary\n"
               << "  log p(x) = " << s.log_px << " (exact: log N(x; mu, W W^T + sigma2 I))\n"
@@ -171,19 +171,19 @@ int main(int argc, char** argv) {
     }
     {
       Panel a;
-      a.title = "E[L_K], q = poor proposal (shifted, twice the covariance)";
-      a.xlabel = "K (importance samples, log scale)";
+      a.title = "E[L_M], q = poor proposal (shifted, twice the covariance)";
+      a.xlabel = "M (importance samples, log scale)";
       a.ylabel = "nats";
       a.logx = true;
       a.xrange = std::make_pair(1.0, 1024.0);
       a.key = "bottom right";
-      a.series.push_back(plot::band("95% interval of E[L_K]", poor_curve.K, poor_curve.lo, poor_curve.hi, "fc rgb '#9ecae1' fs solid 0.8"));
-      a.series.push_back(plot::lines("E[L_K] (Monte Carlo)", poor_curve.K, poor_curve.mean, "lw 2 lc rgb '#1f77b4'"));
-      a.series.push_back(plot::points("", poor_curve.K, poor_curve.mean, "pt 7 ps 0.8 lc rgb '#1f77b4'"));
+      a.series.push_back(plot::band("95% interval of E[L_M]", poor_curve.M, poor_curve.lo, poor_curve.hi, "fc rgb '#9ecae1' fs solid 0.8"));
+      a.series.push_back(plot::lines("E[L_M] (Monte Carlo)", poor_curve.M, poor_curve.mean, "lw 2 lc rgb '#1f77b4'"));
+      a.series.push_back(plot::points("", poor_curve.M, poor_curve.mean, "pt 7 ps 0.8 lc rgb '#1f77b4'"));
       a.series.push_back(plot::hline("log p(x) (exact)", s.log_px, 1, 1024, "lw 3 lc rgb '#222222'"));
       a.series.push_back(plot::hline("ELBO = L_1 (closed form)", elbo_closed_form(s.model, s.x, poor), 1, 1024, "dt 2 lw 2 lc rgb '#1f77b4'"));
       Panel b;
-      b.title = "the gap log p(x) - E[L_K] with 95% intervals (shown where > 0)";
+      b.title = "the gap log p(x) - E[L_M] with 95% intervals (shown where > 0)";
       b.xlabel = a.xlabel;
       b.ylabel = "nats (log scale)";
       b.logx = b.logy = true;
@@ -191,23 +191,23 @@ int main(int argc, char** argv) {
       b.key = "bottom left";
       auto gap_of = [&](const Curve& c, const std::string& title, const std::string& colour, const std::string& pt) {
         std::vector<double> k, g, lo, hi;
-        for (std::size_t i = 0; i < c.K.size(); ++i)
+        for (std::size_t i = 0; i < c.M.size(); ++i)
           if (s.log_px - c.hi[i] > 0)
-            k.push_back(c.K[i]), g.push_back(s.log_px - c.mean[i]), lo.push_back(s.log_px - c.hi[i]), hi.push_back(s.log_px - c.lo[i]);
+            k.push_back(c.M[i]), g.push_back(s.log_px - c.mean[i]), lo.push_back(s.log_px - c.hi[i]), hi.push_back(s.log_px - c.lo[i]);
         b.series.push_back(plot::band("", k, lo, hi, "fc rgb '" + colour + "' fs transparent solid 0.3"));
         b.series.push_back(plot::lines(title, k, g, "lw 2 lc rgb '" + colour + "'"));
         b.series.push_back(plot::points("", k, g, pt + " ps 1 lc rgb '" + colour + "'"));
       };
       gap_of(poor_curve, "q = poor proposal", "#1f77b4", "pt 7");
       gap_of(prior_curve, "q = prior p(z)", "#e6550d", "pt 5");
-      // The large-K expansion: log p(x) - L_K ~ Var[w / p(x)] / (2K), with the variance in closed form.
+      // The large-M expansion: log p(x) - L_M ~ Var[w / p(x)] / (2M), with the variance in closed form.
       const double var_poor = std::expm1(log_second_moment_of_ratio(s.posterior, poor));
-      b.series.push_back(plot::lines("Var[w/p(x)] / (2K), poor proposal (closed form)", {1, 1024}, {var_poor / 2, var_poor / 2048},
+      b.series.push_back(plot::lines("Var[w/p(x)] / (2M), poor proposal (closed form)", {1, 1024}, {var_poor / 2, var_poor / 2048},
                                      "dt 2 lw 2 lc rgb '#1f77b4'"));
       const double var_prior = std::expm1(log_second_moment_of_ratio(s.posterior, prior));
-      b.series.push_back(plot::lines("Var[w/p(x)] / (2K), prior (closed form)", {1, 1024}, {var_prior / 2, var_prior / 2048},
+      b.series.push_back(plot::lines("Var[w/p(x)] / (2M), prior (closed form)", {1, 1024}, {var_prior / 2, var_prior / 2048},
                                      "dt 2 lw 2 lc rgb '#e6550d'"));
-      figs.draw("iw_bounds", plot::Figure{"Importance-weighted bounds: ELBO = L_1 <= L_K <= L_2K <= log p(x), and L_K -> log p(x)", {a, b}, 1, 1300, 520});
+      figs.draw("iw_bounds", plot::Figure{"Importance-weighted bounds: ELBO = L_1 <= L_M <= L_2M <= log p(x), and L_M -> log p(x)", {a, b}, 1, 1300, 520});
     }
     return finish_chapter(figs, {&table, &path});
   });

@@ -36,13 +36,13 @@ double log_joint(const LinearGaussianModel& m, const VecD& x, const VecD& z);
 // log N(z; g.mean, g.chol g.chol^T).
 double log_density(const Gaussian& g, const VecD& z);
 
-// KL(q || p) between Gaussians N(m0, S0) and N(m1, S1), S = L L^T:
-//   1/2 [ tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - k + log det S1 - log det S0 ],
-// with tr(S1^-1 S0) = ||L1^-1 L0||_F^2 and (m1 - m0)^T S1^-1 (m1 - m0) = ||L1^-1 (m1 - m0)||^2.
+// KL(q || p) between Gaussians N(m0, Sigma0) and N(m1, Sigma1), Sigma = L L^T:
+//   1/2 [ tr(Sigma1^-1 Sigma0) + (m1 - m0)^T Sigma1^-1 (m1 - m0) - k + log det Sigma1 - log det Sigma0 ],
+// with tr(Sigma1^-1 Sigma0) = ||L1^-1 L0||_F^2 and (m1 - m0)^T Sigma1^-1 (m1 - m0) = ||L1^-1 (m1 - m0)||^2.
 double kl_gaussians(const Gaussian& q, const Gaussian& p);
 
 // The two terms of the ELBO (eq. 5.4), computed apart so the program can show them:
-// E_q[log p(x|z)] = -d/2 log(2 pi sigma2) - (||x - mu - W m||^2 + tr(W S W^T)) / (2 sigma2),
+// E_q[log p(x|z)] = -d/2 log(2 pi sigma2) - (||x - mu - W m||^2 + tr(W Sigma_q W^T)) / (2 sigma2), Sigma_q = L L^T,
 double expected_log_likelihood(const LinearGaussianModel& m, const VecD& x, const Gaussian& q);
 // and KL(q || p(z)) = KL(q || N(0, I)).
 Gaussian standard_normal(Index k);
@@ -53,7 +53,7 @@ double kl_to_prior(const Gaussian& q);
 // completing the square in the integral of p^2 / q gives
 //   E_q[(p/q)^2] = |A|^-1 |B|^(1/2) |P|^(-1/2) exp(h^T P^-1 h / 2 - c / 2).
 // With p = p(z|x) it is E_q[(w / p(x))^2] of the importance weights (eq. 5.9), so
-// Var[w / p(x)] = E - 1 and the gap log p(x) - L_K is about Var / (2K) for large K.
+// Var[w / p(x)] = E - 1 and the gap log p(x) - L_M is about Var / (2M) for large M.
 // Returns +infinity when P is not positive definite (the weights then have infinite variance).
 double log_second_moment_of_ratio(const Gaussian& p, const Gaussian& q);
 

@@ -200,21 +200,21 @@ CheckRow check_eq_8_6_l1_is_the_elbo(const IwEstimates& e) {
                            over_images(e.L.col(0) - e.elbo));
 }
 
-CheckRow check_eq_8_6_grows(const IwEstimates& e, Index m) {
-  const McEstimate d = over_images(e.L.col(m + 1) - e.L.col(m));
-  CheckRow r = check_bound("8.6", "L_" + std::to_string(e.ks[std::size_t(m)]) + " < L_" +
-                                      std::to_string(e.ks[std::size_t(m) + 1]) + " (mean over images, > 5 SE)",
+CheckRow check_eq_8_6_grows(const IwEstimates& e, Index c) {
+  const McEstimate d = over_images(e.L.col(c + 1) - e.L.col(c));
+  CheckRow r = check_bound("8.6", "L_" + std::to_string(e.ms[std::size_t(c)]) + " < L_" +
+                                      std::to_string(e.ms[std::size_t(c) + 1]) + " (mean over images, > 5 SE)",
                            tolerance::z * d.se, d.mean, 0.0);
   r.detail = "mean increase " + std::to_string(d.mean) + " nats, SE " + std::to_string(d.se) + ", " +
              std::to_string(d.n) + " images; passes when the increase exceeds z = 5 SE";
   return r;
 }
 
-CheckRow check_eq_8_6_below_log_px(const IwEstimates& e, Index m, const VecD& log_px) {
-  const McEstimate d = over_images(e.L.col(m) - log_px);
-  CheckRow r = check_bound("8.6", "L_" + std::to_string(e.ks[std::size_t(m)]) + " <= exact log p(x) (mean over images)",
+CheckRow check_eq_8_6_below_log_px(const IwEstimates& e, Index c, const VecD& log_px) {
+  const McEstimate d = over_images(e.L.col(c) - log_px);
+  CheckRow r = check_bound("8.6", "L_" + std::to_string(e.ms[std::size_t(c)]) + " <= exact log p(x) (mean over images)",
                            d.mean, tolerance::z * d.se, 0.0);
-  r.detail = "mean L_K - log p(x) = " + std::to_string(d.mean) + " nats, SE " + std::to_string(d.se) +
+  r.detail = "mean L_M - log p(x) = " + std::to_string(d.mean) + " nats, SE " + std::to_string(d.se) +
              "; passes when below z = 5 SE";
   return r;
 }

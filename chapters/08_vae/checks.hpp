@@ -86,23 +86,23 @@ struct VaeGradient {
 VaeGradient vae_gradient(SmallVae& s);
 CheckRow check_eq_8_5_minibatch_gradient(SmallVae& s, const VaeGradient& g);
 
-// (8.6) Importance weighting. For each image, K samples z_i ~ q(z|x) give log-weights
+// (8.6) Importance weighting. For each image, M samples z_i ~ q(z|x) give log-weights
 //   log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x),
-// and L_k = log mean_{i<=k} w_i (averaged over disjoint blocks, below). Returned per image: L_k for each k in `ks`, the one-sample ELBO
+// and L_m = log mean_{i<=m} w_i (averaged over disjoint blocks, below). Returned per image: L_m for each m in `ms`, the one-sample ELBO
 // estimate log p(x|z_1) - KL (same z_1 as L_1), and (optional) nothing else.
 struct IwEstimates {
-  std::vector<Index> ks;
-  MatD L;        // images x ks.size(): L_k per image
+  std::vector<Index> ms;  // the sample counts m
+  MatD L;        // images x ms.size(): L_m per image
   VecD elbo;     // images: one-sample ELBO with the closed-form KL
 };
 template <class Scalar>
-IwEstimates importance_weighted(const Vae<Scalar>& model, const Mat<Scalar>& X, const std::vector<Index>& ks,
+IwEstimates importance_weighted(const Vae<Scalar>& model, const Mat<Scalar>& X, const std::vector<Index>& ms,
                                 std::uint64_t seed,
                                 const std::function<double(const VecD&)>& lme = log_mean_exp) {
-  const Index n = X.cols(), K = ks.back(), L = model.latent();
+  const Index n = X.cols(), M = ms.back(), L = model.latent();
   IwEstimates out;
-  out.ks = ks;
-  out.L.resize(n, Index(ks.size()));
+  out.ms = ms;
+  out.L.resize(n, Index(ms.size()));
   out.elbo.resize(n);
   lme(VecD::Zero(1));  // an exercise stub throws here, once, before any block runs
   // Image i draws from its own stream Rng(seed, i): the same numbers for any thread count. Blocks
@@ -116,29 +116,29 @@ IwEstimates importance_weighted(const Vae<Scalar>& model, const Mat<Scalar>& X, 
       const Mat<Scalar> x = X.col(i);
       vae.encode(x);
       const Vec<Scalar> mu = vae.mu(), lv = vae.log_var();
-      const Mat<Scalar> eps = rng.normal_matrix<Scalar>(L, K);
+      const Mat<Scalar> eps = rng.normal_matrix<Scalar>(L, M);
       const Mat<Scalar> Z = (eps.array().colwise() * (Scalar(0.5) * lv.array()).exp()).matrix().colwise() + mu;
       vae.decode(Z);
       const Vec<Scalar> log_px_z = vae.log_likelihood_of(x.col(0));
-      VecD log_w(K);
+      VecD log_w(M);
       const double half_L_log2pi = 0.5 * double(L) * log_2pi;
-      for (Index j = 0; j < K; ++j) {
+      for (Index j = 0; j < M; ++j) {
         const double log_p_z = -0.5 * double(Z.col(j).squaredNorm()) - half_L_log2pi;
         const double log_q_z = -0.5 * double(eps.col(j).squaredNorm() + lv.sum()) - half_L_log2pi;
         log_w(j) = double(log_px_z(j)) + log_p_z - log_q_z;
       }
-      // E[L_k] for k < K from the same K draws: the mean of L_k over the K/k disjoint blocks. It is
-      // unbiased for E[L_k] like a single block, with a fraction of its variance, and it shares its
-      // draws with L_K, so the differences L_K - L_k that (8.6) tests are measured sharply.
-      for (std::size_t m = 0; m < ks.size(); ++m) {
-        const Index k = ks[m];
-        if (k == 1 || K % k != 0) {  // L_1 stays the first draw: it is paired with the ELBO's z_1
-          out.L(i, Index(m)) = lme(log_w.head(k));
+      // E[L_m] for m < M from the same M draws: the mean of L_m over the M/m disjoint blocks. It is
+      // unbiased for E[L_m] like a single block, with a fraction of its variance, and it shares its
+      // draws with L_M, so the differences L_M - L_m that (8.6) tests are measured sharply.
+      for (std::size_t c = 0; c < ms.size(); ++c) {
+        const Index m = ms[c];
+        if (m == 1 || M % m != 0) {  // L_1 stays the first draw: it is paired with the ELBO's z_1
+          out.L(i, Index(c)) = lme(log_w.head(m));
           continue;
         }
         double sum = 0.0;
-        for (Index b = 0; b < K / k; ++b) sum += lme(log_w.segment(b * k, k));
-        out.L(i, Index(m)) = sum / double(K / k);
+        for (Index b = 0; b < M / m; ++b) sum += lme(log_w.segment(b * m, m));
+        out.L(i, Index(c)) = sum / double(M / m);
       }
       out.elbo(i) = double(log_px_z(0)) - double(kl_to_standard_normal<Scalar>(Mat<Scalar>(mu), Mat<Scalar>(lv))(0));
     }
@@ -150,11 +150,11 @@ McEstimate over_images(const VecD& v);
 // (8.6) L_1 is an unbiased estimate of the ELBO: the per-image difference L_1 - ELBO_1 has mean 0.
 // Wrong formulas it rejects: log q without its log-variance term, a missing 1/2 in log q.
 CheckRow check_eq_8_6_l1_is_the_elbo(const IwEstimates& e);
-// (8.6) L_k grows with k: the mean over images of L_k' - L_k exceeds z standard errors
+// (8.6) L_m grows with m: the mean over images of L_m' - L_m exceeds z standard errors
 // (a one-sided test of an increase; false-failure rate when there is none: 2.9e-7).
-CheckRow check_eq_8_6_grows(const IwEstimates& e, Index m);
-// (8.6) L_k <= log p(x) (mean over images, allowing z = 5 SE), when log p(x) is known exactly.
-CheckRow check_eq_8_6_below_log_px(const IwEstimates& e, Index m, const VecD& log_px);
+CheckRow check_eq_8_6_grows(const IwEstimates& e, Index c);  // c: the column of L, ms[c] samples
+// (8.6) L_m <= log p(x) (mean over images, allowing z = 5 SE), when log p(x) is known exactly.
+CheckRow check_eq_8_6_below_log_px(const IwEstimates& e, Index c, const VecD& log_px);
 
 // A VAE whose decoder is exactly linear-Gaussian, so log p(x) is known: dec1's bias is so large that
 // its relu never clips, and dec2's bias takes it back out. p(x) = N(c, A A^T + sigma^2 I) with

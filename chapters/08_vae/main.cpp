@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
       const IwEstimates iw = importance_weighted(m.vae, m.X, {1, 10, 100, 1000}, opt.seed);
       const VecD log_px = exact_log_px(m);
       table.add(check_eq_8_6_l1_is_the_elbo(iw));
-      for (Index k = 0; k < 4; ++k) table.add(check_eq_8_6_below_log_px(iw, k, log_px));
+      for (Index c = 0; c < 4; ++c) table.add(check_eq_8_6_below_log_px(iw, c, log_px));
     }
     // ---- 2. The linear VAE is probabilistic PCA ---------------------------------------------
     const PpcaProblem ppca = ppca_problem();
@@ -162,16 +162,16 @@ int main(int argc, char** argv) {
 
     // Importance-weighted estimates on test images.
     clock = Stopwatch();
-    const std::vector<Index> ks = opt.quick ? std::vector<Index>{1, 10, 100} : std::vector<Index>{1, 10, 100, 1000};
+    const std::vector<Index> ms = opt.quick ? std::vector<Index>{1, 10, 100} : std::vector<Index>{1, 10, 100, 1000};
     const Index n_iw = std::min<Index>(iw_images, test_set.size());
-    const IwEstimates iw = importance_weighted(vae, test_set.range<float>(0, n_iw), ks, opt.seed + 5);
+    const IwEstimates iw = importance_weighted(vae, test_set.range<float>(0, n_iw), ms, opt.seed + 5);
     const double iw_seconds = clock.seconds();
     CheckTable real;
     real.add(check_eq_8_6_l1_is_the_elbo(iw));
-    for (Index m = 0; m + 1 < Index(ks.size()); ++m) real.add(check_eq_8_6_grows(iw, m));
+    for (Index c = 0; c + 1 < Index(ms.size()); ++c) real.add(check_eq_8_6_grows(iw, c));
     {
-      const McEstimate elbo = over_images(iw.elbo), top = over_images(iw.L.col(Index(ks.size()) - 1));
-      CheckRow r = check_bound("8.6", "ELBO <= L_" + std::to_string(ks.back()) + " (mean over the same images)",
+      const McEstimate elbo = over_images(iw.elbo), top = over_images(iw.L.col(Index(ms.size()) - 1));
+      CheckRow r = check_bound("8.6", "ELBO <= L_" + std::to_string(ms.back()) + " (mean over the same images)",
                                elbo.mean, top.mean, 0.0);
       real.add(r);
     }
@@ -234,9 +234,9 @@ int main(int argc, char** argv) {
     std::cout << std::fixed << std::setprecision(2) << "\nSummary\n"
               << "  VAE 784-400-" << latent << ", " << epochs << " epochs in " << train_seconds << " s: test ELBO "
               << curves.test_elbo.back() << " nats per image (" << test_set.size() << " test images)\n";
-    for (std::size_t m = 0; m < ks.size(); ++m) {
-      const McEstimate e = over_images(iw.L.col(Index(m)));
-      std::cout << "  L_" << ks[m] << " = " << e.mean << " +- " << e.se << " nats per image (mean +- SE over " << n_iw
+    for (std::size_t c = 0; c < ms.size(); ++c) {
+      const McEstimate e = over_images(iw.L.col(Index(c)));
+      std::cout << "  L_" << ms[c] << " = " << e.mean << " +- " << e.se << " nats per image (mean +- SE over " << n_iw
                 << " test images)\n";
     }
     const McEstimate elbo_iw = over_images(iw.elbo);
@@ -254,13 +254,13 @@ int main(int argc, char** argv) {
     record_metric("test_images", double(test_set.size()), 0);
     record_metric("test_elbo", curves.test_elbo.back());
     record_metric("iw_images", double(n_iw), 0);
-    for (std::size_t m = 0; m < ks.size(); ++m) {
-      const McEstimate e = over_images(iw.L.col(Index(m)));
-      record_metric("L_" + std::to_string(ks[m]), e.mean);
-      record_metric("L_" + std::to_string(ks[m]) + "_se", e.se, 1);
+    for (std::size_t c = 0; c < ms.size(); ++c) {
+      const McEstimate e = over_images(iw.L.col(Index(c)));
+      record_metric("L_" + std::to_string(ms[c]), e.mean);
+      record_metric("L_" + std::to_string(ms[c]) + "_se", e.se, 1);
     }
-    record_metric("k_top", double(ks.back()), 0);
-    record_metric("L_top", over_images(iw.L.col(Index(ks.size()) - 1)).mean);
+    record_metric("m_top", double(ms.back()), 0);
+    record_metric("L_top", over_images(iw.L.col(Index(ms.size()) - 1)).mean);
     record_metric("iw_elbo", elbo_iw.mean);
     record_metric("active_units", count_active(act), 0);
     record_metric("latent", latent, 0);
@@ -369,30 +369,30 @@ int main(int argc, char** argv) {
                                       {curves.epoch, curves.train_elbo}, "lw 2"});
       p.series.push_back(plot::Series{plot::Series::Kind::LinesPoints, "test (after the epoch)",
                                       {curves.epoch, curves.test_elbo}, "lw 2 dt 2"});
-      // What check 8.6 tests is the paired increase of L_K over L_1 on the same images: the spread
+      // What check 8.6 tests is the paired increase of L_M over L_1 on the same images: the spread
       // between images (SE ~ 8 nats) would swamp it, so the panel shows the per-image differences.
       Panel q;
-      q.title = "gain of L_K over L_1 on the same " + std::to_string(n_iw) + " test images (paired)";
-      q.xlabel = "K (importance samples)";
-      q.ylabel = "L_K - L_1 (nats per image)";
+      q.title = "gain of L_M over L_1 on the same " + std::to_string(n_iw) + " test images (paired)";
+      q.xlabel = "M (importance samples)";
+      q.ylabel = "L_M - L_1 (nats per image)";
       q.logx = true;
-      q.xrange = std::make_pair(0.7, 1.4 * double(ks.back()));
+      q.xrange = std::make_pair(0.7, 1.4 * double(ms.back()));
       q.key = "top left";
-      std::vector<double> kx, gain, se;
-      for (std::size_t m = 0; m < ks.size(); ++m) {
-        const McEstimate e = over_images(VecD(iw.L.col(Index(m)) - iw.L.col(0)));
-        kx.push_back(double(ks[m]));
+      std::vector<double> mx, gain, se;
+      for (std::size_t c = 0; c < ms.size(); ++c) {
+        const McEstimate e = over_images(VecD(iw.L.col(Index(c)) - iw.L.col(0)));
+        mx.push_back(double(ms[c]));
         gain.push_back(e.mean);
         se.push_back(e.se);
       }
       const McEstimate elbo_gap = over_images(VecD(iw.elbo - iw.L.col(0)));
-      q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars, "L_k - L_1, mean ± SE over images", {kx, gain, se}, "lw 2 pt 7 ps 1 lc rgb '#1b9e77'"});
-      q.series.push_back(plot::lines("", kx, gain, "lw 1 lc rgb '#1b9e77'"));
+      q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars, "L_m - L_1, mean ± SE over images", {mx, gain, se}, "lw 2 pt 7 ps 1 lc rgb '#1b9e77'"});
+      q.series.push_back(plot::lines("", mx, gain, "lw 1 lc rgb '#1b9e77'"));
       q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars,
                                       "ELBO - L_1 (0 in expectation, 8.6)",
                                       {{1.0}, {elbo_gap.mean}, {elbo_gap.se}}, "lw 2 pt 6 ps 1.5 lc rgb '#444444'"});
-      q.series.push_back(plot::hline("", 0.0, 0.7, 1.4 * double(ks.back()), "dt 3 lw 1 lc rgb '#888888'"));
-      figs.draw("elbo_curves", plot::Figure{train_set.name + ": the ELBO during training and L_k after it", {p, q}, 1, 1300, 520});
+      q.series.push_back(plot::hline("", 0.0, 0.7, 1.4 * double(ms.back()), "dt 3 lw 1 lc rgb '#888888'"));
+      figs.draw("elbo_curves", plot::Figure{train_set.name + ": the ELBO during training and L_m after it", {p, q}, 1, 1300, 520});
     }
     {
       // The prediction #{lambda_j > beta sigma_x^2} is an integer: a staircase with its steps at

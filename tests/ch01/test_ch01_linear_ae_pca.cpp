@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(eq_1_5_off_direction_share_is_measured_exactly) {
 }
 
 // Weight decay does not pick the directions (the objective is invariant under W_dec O, O^T W_enc);
-// it fixes the decoder's SVD: W_dec = U_k diag(sqrt(1 - gamma/lambda_j)) O.
+// it fixes the decoder's SVD: W_dec = U_k diag(sqrt(1 - lambda/lambda_j)) O.
 BOOST_AUTO_TEST_CASE(eq_1_7_weight_decay_fixes_the_decoders_svd_not_its_columns) {
   const DecayedAe& t = decayed();
   COURSE_CHECK(check_eq_1_7_singular_values(t));
@@ -142,8 +142,8 @@ BOOST_AUTO_TEST_CASE(eq_1_7_weight_decay_fixes_the_decoders_svd_not_its_columns)
   COURSE_CHECK(check_eq_1_7_balanced(t));
   COURSE_CHECK_REJECTS(check_eq_1_7_balanced(decayed_plain()), "the plain AE (W_enc = C^-1 U_k^T, not W_dec^T)");
   const VecD l = t.lambda.head(3);
-  COURSE_CHECK_REJECTS(check_eq_1_7_singular_values(t, VecD((1.0 - 0.5 * t.gamma / l.array()).matrix())),
-                       "1 - gamma / (2 lambda_j) (the decay's gradient taken as gamma/2 W)");
+  COURSE_CHECK_REJECTS(check_eq_1_7_singular_values(t, VecD((1.0 - 0.5 * t.weight_decay / l.array()).matrix())),
+                       "1 - lambda / (2 lambda_j) (the decay's gradient taken as lambda/2 W)");
   COURSE_CHECK_REJECTS(check_eq_1_7_singular_values(t, VecD::Ones(3)), "the plain AE's unit singular values");
   // Without decay the singular vectors are not determined by (1.5) alone: the plain AE's are not the u_j.
   DecayedAe plain = t;

@@ -58,9 +58,9 @@ BOOST_AUTO_TEST_CASE(eq_5_3_elbo_is_below_the_evidence_with_equality_at_the_post
   const Gaussian& p = s.posterior;
   COURSE_CHECK_REJECTS(check_bound("5.3", "", expected_log_likelihood(s.model, s.x, p) + kl_to_prior(p), s.log_px),
                        "+KL(q || p(z)) in the ELBO (exceeds log p(x))");
-  // Rejects, at the posterior: the decoder evaluated at the mean only (no tr(W S W^T) term).
+  // Rejects, at the posterior: the decoder evaluated at the mean only (no tr(W Sigma_q W^T) term).
   const double no_trace = elbo_closed_form(s.model, s.x, p) + (s.model.W * p.chol).squaredNorm() / (2.0 * s.model.sigma2);
-  COURSE_CHECK_REJECTS(check_identity("5.3", "", s.log_px, no_trace), "the ELBO without tr(W S W^T) / (2 sigma2)");
+  COURSE_CHECK_REJECTS(check_identity("5.3", "", s.log_px, no_trace), "the ELBO without tr(W Sigma_q W^T) / (2 sigma2)");
 }
 
 BOOST_AUTO_TEST_CASE(eq_5_4_closed_form_elbo_matches_its_monte_carlo_estimate) {
@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(eq_5_4_closed_form_elbo_matches_its_monte_carlo_estimate) {
   const McEstimate e = estimate_elbo(s, q, kSamples, 10);
   const double closed = elbo_closed_form(s.model, s.x, q);
   const double trace_term = (s.model.W * q.chol).squaredNorm() / (2.0 * s.model.sigma2);
-  COURSE_CHECK_REJECTS(check_monte_carlo("5.4", "", closed + trace_term, e), "the ELBO without tr(W S W^T) / (2 sigma2)");
-  // log det S taken as sum_i log L_ii instead of 2 sum_i log L_ii: the KL changes by +1/2 sum log L_ii.
+  COURSE_CHECK_REJECTS(check_monte_carlo("5.4", "", closed + trace_term, e), "the ELBO without tr(W Sigma_q W^T) / (2 sigma2)");
+  // log det Sigma_q taken as sum_i log L_ii instead of 2 sum_i log L_ii: the KL changes by +1/2 sum log L_ii.
   const double half_log_det = 0.5 * q.chol.diagonal().array().log().sum();
   COURSE_CHECK_REJECTS(check_monte_carlo("5.4", "", closed - half_log_det, e), "log sigma for log sigma^2 in the KL");
   COURSE_CHECK_REJECTS(check_monte_carlo("5.4", "", closed + 2.0 * kl_to_prior(q), e), "+KL(q || p(z)) (a flipped sign)");
@@ -174,12 +174,12 @@ BOOST_AUTO_TEST_CASE(eq_5_9_importance_weighted_bounds_increase_towards_the_evid
   COURSE_CHECK(check_identity("5.9", "E_q[(p/q)^2] = 1 when q = p", 0.0, log_second_moment_of_ratio(s.posterior, s.posterior)));
   COURSE_CHECK_REJECTS(check_monte_carlo("5.9", "", 1.0, estimate_weight_second_moment(s, poor, 200000, 17)),
                        "the first moment (1) for the second");
-  // Rejects a missing 1/K: log sum_i w_i = L_K + log K exceeds log p(x).
+  // Rejects a missing 1/M: log sum_i w_i = L_M + log M exceeds log p(x).
   const McEstimate e = estimate_iw_bound(s, poor, 64, 1000, 15);
-  COURSE_CHECK_REJECTS(check_bound("5.9", "", e.mean + std::log(64.0) - tolerance::z * e.se, s.log_px), "a missing 1/K");
-  // Rejects the mean of the log-weights: every "L_K" is then the ELBO estimate and L_2K - L_K = 0.
+  COURSE_CHECK_REJECTS(check_bound("5.9", "", e.mean + std::log(64.0) - tolerance::z * e.se, s.log_px), "a missing 1/M");
+  // Rejects the mean of the log-weights: every "L_M" is then the ELBO estimate and L_2M - L_M = 0.
   IncreaseEstimate flat;
-  for (double K : {1.0, 2.0, 4.0}) flat.K.push_back(K), flat.mean.push_back(0.0), flat.se.push_back(0.0);
+  for (double M : {1.0, 2.0, 4.0}) flat.M.push_back(M), flat.mean.push_back(0.0), flat.se.push_back(0.0);
   COURSE_CHECK_REJECTS(check_eq_5_9_increasing(flat), "the mean of the log-weights (no increase)");
   // Rejects the naive log(mean(exp(log w))), which underflows to -inf.
   LinearGaussianModel m = s.model;

@@ -127,16 +127,16 @@ BOOST_AUTO_TEST_CASE(eq_8_6_importance_weighted_bound_lies_between_the_elbo_and_
   const IwEstimates iw = importance_weighted(m.vae, m.X, {1, 10, 100, 1000}, 1);
   const VecD log_px = exact_log_px(m);
   COURSE_CHECK(check_eq_8_6_l1_is_the_elbo(iw));
-  for (Index k = 0; k < 4; ++k) COURSE_CHECK(check_eq_8_6_below_log_px(iw, k, log_px));
-  // L_1 < L_10; beyond k = 10 this small model's L_k is within 0.3 nats of log p(x), and the further
+  for (Index c = 0; c < 4; ++c) COURSE_CHECK(check_eq_8_6_below_log_px(iw, c, log_px));
+  // L_1 < L_10; beyond M = 10 this small model's L_M is within 0.3 nats of log p(x), and the further
   // increases are below 5 SE for 200 images (the chapter program checks them on Fashion-MNIST).
   COURSE_CHECK(check_eq_8_6_grows(iw, 0));
-  // Rejects: log sum w (no 1/k): it overshoots log p(x).
+  // Rejects: log sum w (no 1/M): it overshoots log p(x).
   const IwEstimates summed = importance_weighted(m.vae, m.X, {1, 10, 100, 1000}, 1, [](const VecD& lw) {
     const double mx = lw.maxCoeff();
     return mx + std::log((lw.array() - mx).exp().sum());
   });
-  COURSE_CHECK_REJECTS(check_eq_8_6_below_log_px(summed, 3, log_px), "log sum_i w_i (the 1/k left out)");
+  COURSE_CHECK_REJECTS(check_eq_8_6_below_log_px(summed, 3, log_px), "log sum_i w_i (the 1/M left out)");
   // Rejects: an ELBO whose closed-form KL lacks its 1/2 (the L_1 - ELBO check sees the bias).
   IwEstimates biased = iw;
   m.vae.encode(m.X);

@@ -45,7 +45,7 @@ double gaussian_decoder_log_likelihood(const VecD& x, const VecD& x_mean, double
 double bernoulli_decoder_log_likelihood(const VecD& x, const VecD& probs);
 
 // Exercise 5.3 -- eq. 5.4: the ELBO of the linear-Gaussian model in closed form.
-// Return ELBO(q) = E_q[log p(x|z)] - KL(q || p(z)) for q = N(m, S), S = L L^T (q.mean, q.chol), x of
+// Return ELBO(q) = E_q[log p(x|z)] - KL(q || p(z)) for q = N(m, Sigma_q), Sigma_q = L L^T (q.mean, q.chol), x of
 // size d: both terms have closed forms; derive them and write every term through L (no inverse,
 // no determinant routine; docs/05, section 3).
 // Tests: log p(x) = ELBO(q) + KL(q || p(z|x)) to 1e-10 for arbitrary q (eq. 5.2); equality with
@@ -60,11 +60,11 @@ double elbo_closed_form(const LinearGaussianModel& model, const VecD& x, const G
 // the result does not depend on the thread count.
 double elbo_estimate(const LinearGaussianModel& model, const VecD& x, const Gaussian& q, const MatD& eps);
 
-// Exercise 5.5 -- eq. 5.9: one draw of the importance-weighted bound L_K (Burda et al. 2016).
-// eps is k x K; z_i = m + L eps_i and log w_i = log p(x|z_i) + log p(z_i) - log q(z_i). Return the
-// log of the mean of the K weights w_i (a scalar), computed stably: log w_i is often below -745,
+// Exercise 5.5 -- eq. 5.9: one draw of the importance-weighted bound L_M (Burda et al. 2016).
+// eps is k x M; z_i = m + L eps_i and log w_i = log p(x|z_i) + log p(z_i) - log q(z_i). Return the
+// log of the mean of the M weights w_i (a scalar), computed stably: log w_i is often below -745,
 // where exp underflows to 0, and the result must stay finite (docs/05, section 7).
-// Tests: K = 1 is the ELBO; L_K < L_2K <= log p(x) (Monte Carlo, stated confidence); every draw
+// Tests: M = 1 is the ELBO; L_M < L_2M <= log p(x) (Monte Carlo, stated confidence); every draw
 // equals log p(x) when q is the exact posterior; finite when every w_i underflows.
 double importance_weighted_bound(const LinearGaussianModel& model, const VecD& x, const Gaussian& q,
                                  const MatD& eps);

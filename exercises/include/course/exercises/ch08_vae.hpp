@@ -50,12 +50,12 @@ struct EncoderGradient {
 EncoderGradient encoder_gradient(const VecD& dl_dz, const VecD& mu, const VecD& log_var, const VecD& eps);
 
 // Exercise 8.4 -- the importance-weighted bound from log-weights (eq. 8.6).
-// Given K log-weights log w_i = log p(x, z_i) - log q(z_i|x), return
-//   L_K = log( (1/K) sum_i exp(log w_i) )
+// Given M log-weights log w_i = log p(x, z_i) - log q(z_i|x), return
+//   L_M = log( (1/M) sum_i exp(log w_i) )
 // computed with the log-sum-exp trick (subtract the largest log w first), so that log-weights near
 // -1000 (usual for images) do not underflow to log 0 = -inf.
 // Tests: equals the direct formula to 1e-12 for moderate values; finite and exact for log-weights
-// near -1000 and +1000; the log K term matters (sum instead of mean fails).
+// near -1000 and +1000; the log M term matters (sum instead of mean fails).
 double log_mean_exp(const VecD& log_weights);
 
 }  // namespace course::ch08
