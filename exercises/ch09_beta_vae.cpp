@@ -20,14 +20,14 @@ RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& l
   throw course::NotImplemented("9.1 beta_vae_objective");
 }
 
-LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta) {
-  // HINT: t = beta * sigma2 plays the role of the noise variance (eq. 9.2).
+LinearVaeDirection linear_vae_optimum(double lambda, double noise_var, double beta) {
+  // HINT: t = beta * noise_var plays the role of the noise variance (eq. 9.2).
   // HINT: two cases, an active direction (w > 0) and a collapsed one (w = 0): which wins when? (eq. 9.3)
   // TODO(exercise 9.2): your code here.
   throw course::NotImplemented("9.2 linear_vae_optimum");
 }
 
-Index count_collapsed(const VecD& lambda, double sigma2, double beta) {
+Index count_collapsed(const VecD& lambda, double noise_var, double beta) {
   // HINT: apply exercise 9.2's case distinction to each eigenvalue (eq. 9.4).
   // TODO(exercise 9.3): your code here.
   throw course::NotImplemented("9.3 count_collapsed");

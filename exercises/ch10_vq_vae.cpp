@@ -33,7 +33,7 @@ VqGradients vq_gradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E, co
 }
 
 void ema_codebook_update(EmaCodebook& cb, const MatD& Ze, const std::vector<Index>& codes, double decay) {
-  // HINT: accumulate n_k and s_k over the columns, then the two moving averages (eq. 10.5).
+  // HINT: accumulate n_k and batch_sum over the columns, then the two moving averages (eq. 10.5).
   // HINT: recompute e_k only where counts_k > 0.
   // TODO(exercise 10.4): your code here.
   throw course::NotImplemented("10.4 ema_codebook_update");

@@ -22,8 +22,8 @@ double frechet_distance(const VecD& m1, const MatD& S1, const VecD& m2, const Ma
 }
 
 double hole_fraction(const MatD& reference, const MatD& calibration, const MatD& queries, double alpha) {
-  // HINT: delta(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
-  // HINT: per query: count the calibration codes with delta >= delta(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
+  // HINT: dist(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
+  // HINT: per query: count the calibration codes with dist >= dist(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
   // TODO(exercise 11.2): your code here.
   throw course::NotImplemented("11.2 hole_fraction");
 }

@@ -15,8 +15,8 @@ NoiseSchedule make_schedule(const VecD& beta) {
   throw course::NotImplemented("14.1 make_schedule");
 }
 
-MatD forward_step(const MatD& X, double beta, const MatD& Z) {
-  // HINT: with x_t = c x_{t-1} + noise, Var x_t = c^2 Var x_{t-1} + beta_t must stay 1; Z has variance 1.
+MatD forward_step(const MatD& X, double beta, const MatD& Xi) {
+  // HINT: with x_t = c x_{t-1} + noise, Var x_t = c^2 Var x_{t-1} + beta_t must stay 1; Xi has variance 1.
   // TODO(exercise 14.2): your code here.
   throw course::NotImplemented("14.2 forward_step");
 }
@@ -45,8 +45,8 @@ MatD score_from_eps(const MatD& EpsHat, double alpha_bar) {
   throw course::NotImplemented("14.6 score_from_eps");
 }
 
-MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Z) {
-  // HINT: call mean_from_eps and posterior_coefficients; Z has standard deviation 1.
+MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Xi) {
+  // HINT: call mean_from_eps and posterior_coefficients; Xi has standard deviation 1.
   // TODO(exercise 14.7): your code here.
   throw course::NotImplemented("14.7 reverse_step");
 }

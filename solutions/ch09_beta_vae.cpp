@@ -25,25 +25,25 @@ RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& l
   // END SOLUTION
 }
 
-LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta) {
+LinearVaeDirection linear_vae_optimum(double lambda, double noise_var, double beta) {
   // BEGIN SOLUTION
-  // HINT: t = beta * sigma2 plays the role of the noise variance (eq. 9.2).
+  // HINT: t = beta * noise_var plays the role of the noise variance (eq. 9.2).
   // HINT: two cases, an active direction (w > 0) and a collapsed one (w = 0): which wins when? (eq. 9.3)
   LinearVaeDirection d;
-  const double t = beta * sigma2;
+  const double t = beta * noise_var;
   if (lambda > t) {
     d.w = std::sqrt(lambda - t);
-    d.s2 = t / lambda;
+    d.post_var = t / lambda;
     d.v = d.w / (d.w * d.w + t);
   }
   return d;
   // END SOLUTION
 }
 
-Index count_collapsed(const VecD& lambda, double sigma2, double beta) {
+Index count_collapsed(const VecD& lambda, double noise_var, double beta) {
   // BEGIN SOLUTION
   // HINT: apply exercise 9.2's case distinction to each eigenvalue (eq. 9.4).
-  return Index((lambda.array() < beta * sigma2).count());
+  return Index((lambda.array() < beta * noise_var).count());
   // END SOLUTION
 }
 

@@ -53,18 +53,18 @@ VqGradients vq_gradients(const MatD& dRec_dZq, const MatD& Ze, const MatD& E, co
 
 void ema_codebook_update(EmaCodebook& cb, const MatD& Ze, const std::vector<Index>& codes, double decay) {
   // BEGIN SOLUTION
-  // HINT: accumulate n_k and s_k over the columns, then the two moving averages (eq. 10.5).
+  // HINT: accumulate n_k and batch_sum over the columns, then the two moving averages (eq. 10.5).
   // HINT: recompute e_k only where counts_k > 0.
   const Index K = cb.E.cols();
   VecD n_k = VecD::Zero(K);
-  MatD s_k = MatD::Zero(cb.E.rows(), K);
+  MatD batch_sum = MatD::Zero(cb.E.rows(), K);
   for (Index n = 0; n < Ze.cols(); ++n) {
     const Index k = codes[std::size_t(n)];
     n_k(k) += 1.0;
-    s_k.col(k) += Ze.col(n);
+    batch_sum.col(k) += Ze.col(n);
   }
   cb.counts = decay * cb.counts + (1.0 - decay) * n_k;
-  cb.sums = decay * cb.sums + (1.0 - decay) * s_k;
+  cb.sums = decay * cb.sums + (1.0 - decay) * batch_sum;
   for (Index k = 0; k < K; ++k)
     if (cb.counts(k) > 0.0) cb.E.col(k) = cb.sums.col(k) / cb.counts(k);
   // END SOLUTION

@@ -32,19 +32,19 @@ double frechet_distance(const VecD& m1, const MatD& S1, const VecD& m2, const Ma
 
 double hole_fraction(const MatD& reference, const MatD& calibration, const MatD& queries, double alpha) {
   // BEGIN SOLUTION
-  // HINT: delta(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
-  // HINT: per query: count the calibration codes with delta >= delta(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
+  // HINT: dist(x) = min over the reference columns of ||x - c||^2 (squared distances order the same way).
+  // HINT: per query: count the calibration codes with dist >= dist(z), add 1 for z itself, divide by n_c + 1 (eq. 11.3).
   const Index nc = calibration.cols(), m = queries.cols();
   if (reference.cols() < 1 || nc < 1) throw std::invalid_argument("hole_fraction needs reference and calibration codes");
   if (calibration.rows() != reference.rows() || queries.rows() != reference.rows())
     throw std::invalid_argument("hole_fraction: the codes and queries differ in dimension");
-  auto score = [&](const auto& x) { return (reference.colwise() - x).colwise().squaredNorm().minCoeff(); };
-  VecD s_cal(nc);
-  for (Index i = 0; i < nc; ++i) s_cal(i) = score(calibration.col(i));
+  auto dist = [&](const auto& x) { return (reference.colwise() - x).colwise().squaredNorm().minCoeff(); };
+  VecD dist_cal(nc);
+  for (Index i = 0; i < nc; ++i) dist_cal(i) = dist(calibration.col(i));
   Index holes = 0;
   for (Index q = 0; q < m; ++q) {
-    const double s_z = score(queries.col(q));
-    const Index at_least = 1 + Index((s_cal.array() >= s_z).count());
+    const double dist_z = dist(queries.col(q));
+    const Index at_least = 1 + Index((dist_cal.array() >= dist_z).count());
     if (double(at_least) / double(nc + 1) <= alpha) ++holes;
   }
   return double(holes) / double(m);

@@ -24,10 +24,10 @@ NoiseSchedule make_schedule(const VecD& beta) {
   // END SOLUTION
 }
 
-MatD forward_step(const MatD& X, double beta, const MatD& Z) {
+MatD forward_step(const MatD& X, double beta, const MatD& Xi) {
   // BEGIN SOLUTION
-  // HINT: with x_t = c x_{t-1} + noise, Var x_t = c^2 Var x_{t-1} + beta_t must stay 1; Z has variance 1.
-  return std::sqrt(1.0 - beta) * X + std::sqrt(beta) * Z;
+  // HINT: with x_t = c x_{t-1} + noise, Var x_t = c^2 Var x_{t-1} + beta_t must stay 1; Xi has variance 1.
+  return std::sqrt(1.0 - beta) * X + std::sqrt(beta) * Xi;
   // END SOLUTION
 }
 
@@ -66,10 +66,10 @@ MatD score_from_eps(const MatD& EpsHat, double alpha_bar) {
   // END SOLUTION
 }
 
-MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Z) {
+MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Xi) {
   // BEGIN SOLUTION
-  // HINT: call mean_from_eps and posterior_coefficients; Z has standard deviation 1.
-  return mean_from_eps(Xt, EpsHat, s, t) + std::sqrt(posterior_coefficients(s, t).variance) * Z;
+  // HINT: call mean_from_eps and posterior_coefficients; Xi has standard deviation 1.
+  return mean_from_eps(Xt, EpsHat, s, t) + std::sqrt(posterior_coefficients(s, t).variance) * Xi;
   // END SOLUTION
 }
 

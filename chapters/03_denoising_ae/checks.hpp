@@ -142,8 +142,8 @@ inline constexpr double kCosineBound = 0.9;
 CheckRow check_eq_3_8_score_cosine(const GaussianMixture2D& g, double sigma, const MatD& estimated_score,
                                           const std::string& what = "nonlinear DAE");
 // The cosine cannot see the field's scale: a score off by a factor sigma (r(x) - x divided by sigma,
-// not sigma^2) has the same cosine. The least-squares scale a = sum_k <e_k, s_k> / sum_k ||s_k||^2 of
-// the estimate e on the true score s must lie in [1/kScaleBound, kScaleBound].
+// not sigma^2) has the same cosine. The least-squares scale a = sum_i <s^_i, s_i> / sum_i ||s_i||^2 of
+// the estimate s^ on the true score s must lie in [1/kScaleBound, kScaleBound].
 inline constexpr double kScaleBound = 1.25;
 CheckRow check_eq_3_8_score_scale(const GaussianMixture2D& g, double sigma, const MatD& estimated_score,
                                   const std::string& what = "nonlinear DAE");

@@ -64,32 +64,32 @@ CheckRow check_eq_9_1_gradient(ch08::Likelihood likelihood, double beta,
 CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective) {
   Rng rng(92);
   const Index d = 8, k = 3, B = 10;
-  const double sigma2 = 0.3, beta = 5.0;
+  const double noise_var = 0.3, beta = 5.0;
   const MatD X = rng.normal_matrix<double>(d, B), W = rng.normal_matrix<double>(d, k);
   const MatD mu = rng.normal_matrix<double>(k, B), log_var = rng.normal_matrix<double>(k, B);
   const MatD Z = mu + ((0.5 * log_var.array()).exp() * rng.normal_matrix<double>(k, B).array()).matrix();
   const VecD se = (X - W * Z).colwise().squaredNorm().transpose();
-  const double lhs = objective(VecD(se / (2.0 * sigma2)), mu, log_var, beta).loss / beta;
-  const double rhs = objective(VecD(se / (2.0 * beta * sigma2)), mu, log_var, 1.0).loss;
+  const double lhs = objective(VecD(se / (2.0 * noise_var)), mu, log_var, beta).loss / beta;
+  const double rhs = objective(VecD(se / (2.0 * beta * noise_var)), mu, log_var, 1.0).loss;
   return check_identity("9.2", "L_beta(sigma_x^2) / beta = L_1(beta sigma_x^2), beta = 5", lhs, rhs);
 }
 
 CheckRow check_eq_9_3_direction_derivatives(
     const std::function<Eigen::Matrix3d(double, double, double, const VecD&)>& hessian) {
-  const double lambda = 1.7, sigma2 = 0.5, beta = 3.0;
+  const double lambda = 1.7, noise_var = 0.5, beta = 3.0;
   const VecD x0 = (VecD(3) << 0.8, -0.45, -0.6).finished();
   VecD g(3);
-  direction_objective(lambda, sigma2, beta, x0, g);
+  direction_objective(lambda, noise_var, beta, x0, g);
   CheckRow worst = check_gradient("9.3", "F's gradient vs central differences",
-                                  [&](const VecD& x) { VecD h(3); return direction_objective(lambda, sigma2, beta, x, h); },
+                                  [&](const VecD& x) { VecD h(3); return direction_objective(lambda, noise_var, beta, x, h); },
                                   x0, g);
-  const Eigen::Matrix3d H = hessian(lambda, sigma2, beta, x0);
+  const Eigen::Matrix3d H = hessian(lambda, noise_var, beta, x0);
   Rng rng(93);
   for (int k = 0; k < 2 && worst.passed(); ++k) {
     const VecD c = rng.normal_matrix<double>(3, 1);
     const VecD Hc = H * c;
     CheckRow r = check_gradient("9.3", "F's Hessian H c vs central differences of c^T grad F",
-                                [&](const VecD& x) { VecD h(3); direction_objective(lambda, sigma2, beta, x, h); return c.dot(h); },
+                                [&](const VecD& x) { VecD h(3); direction_objective(lambda, noise_var, beta, x, h); return c.dot(h); },
                                 x0, Hc);
     if (!r.passed() || r.error > worst.error) worst = r;
   }
@@ -98,7 +98,7 @@ CheckRow check_eq_9_3_direction_derivatives(
 }
 
 CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum) {
-  const double sigma2 = 0.5;
+  const double noise_var = 0.5;
   const double lambdas[] = {4.0, 1.0, 0.3}, betas[] = {0.5, 1.0, 4.0};
   MatD closed(9, 3), numeric(9, 3);
   int row = 0, most_newton_steps = 0;
@@ -107,18 +107,18 @@ CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum) {
     for (double beta : betas) {
       VecD x(3);
       x << 1.0, 0.5, 0.0;
-      minimise([&](const VecD& p, VecD& g) { return direction_objective(lambda, sigma2, beta, p, g); }, x, 1e-6, 2000000);
+      minimise([&](const VecD& p, VecD& g) { return direction_objective(lambda, noise_var, beta, p, g); }, x, 1e-6, 2000000);
       bool minimum = false;
-      most_newton_steps = std::max(most_newton_steps, newton_polish_direction(lambda, sigma2, beta, x, 1e-14, 100, &minimum));
+      most_newton_steps = std::max(most_newton_steps, newton_polish_direction(lambda, noise_var, beta, x, 1e-14, 100, &minimum));
       all_minima = all_minima && minimum;
       const double sign = x(0) < 0 ? -1.0 : 1.0;
       numeric.row(row) << std::abs(x(0)), sign * x(1), std::exp(x(2));
       if (!minimum) numeric.row(row).setConstant(NAN);
-      const LinearVaeDirection o = optimum(lambda, sigma2, beta);
-      closed.row(row) << o.w, o.v, o.s2;
+      const LinearVaeDirection o = optimum(lambda, noise_var, beta);
+      closed.row(row) << o.w, o.v, o.post_var;
       ++row;
     }
-  CheckRow r = check_identity("9.3", "per-direction optimum (w, v, s2) = closed form, 9 cases", closed, numeric, 1e-7);
+  CheckRow r = check_identity("9.3", "per-direction optimum (w, v, sigma^2) = closed form, 9 cases", closed, numeric, 1e-7);
   r.detail = "lambda in {4, 1, 0.3}, beta in {0.5, 1, 4}, sigma_x^2 = 0.5; gradient descent then at most " +
              std::to_string(most_newton_steps) + " Newton steps; " +
              (all_minima ? "every end point a minimum" : "an end point is NOT a minimum") + "; tolerance 1e-7";
@@ -142,7 +142,7 @@ TrainedLinearVae train_linear_vae(const LinearProblem& p, double beta, std::uint
   x.head(2 * d * d) = 0.3 * rng.normal_matrix<double>(2 * d * d, 1);
   TrainedLinearVae t;
   t.beta = beta;
-  t.iterations = minimise([&](const VecD& q, VecD& g) { return linear_vae_objective(p.S, p.sigma2, beta, q, g); },
+  t.iterations = minimise([&](const VecD& q, VecD& g) { return linear_vae_objective(p.S, p.noise_var, beta, q, g); },
                           x, 1e-9, 200000);
   t.terms = linear_vae_terms(p.S, unpack(x, d));
   t.collapsed = Index((t.terms.kl.array() < 1e-3).count());
@@ -152,13 +152,13 @@ TrainedLinearVae train_linear_vae(const LinearProblem& p, double beta, std::uint
 CheckRow check_eq_9_4_collapsed(const LinearProblem& p, const TrainedLinearVae& t,
                                        const CountFn& count) {
   CheckRow r = check_identity("9.4", "collapsed dims = #{lambda_j < beta sigma_x^2}, beta = " + format_number(t.beta, 2),
-                              double(count(p.lambda, p.sigma2, t.beta)), double(t.collapsed));
+                              double(count(p.lambda, p.noise_var, t.beta)), double(t.collapsed));
   r.detail = "numeric: latents with KL_j < 1e-3 nats after " + std::to_string(t.iterations) + " descent steps";
   return r;
 }
 
 CheckRow check_eq_9_4_rate_distortion(const LinearProblem& p, const TrainedLinearVae& t, double level_factor) {
-  const double level = level_factor * t.beta * p.sigma2;
+  const double level = level_factor * t.beta * p.noise_var;
   MatD closed(1, 2), numeric(1, 2);
   closed << (0.5 * (p.lambda.array() / level).log().max(0.0)).sum(), p.lambda.array().min(level).sum();
   numeric << t.terms.rate, t.terms.distortion;

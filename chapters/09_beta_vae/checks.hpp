@@ -53,18 +53,18 @@ CheckRow check_eq_9_1_gradient(ch08::Likelihood likelihood, double beta = 4.0,
 CheckRow check_eq_9_2_scaling(const ObjectiveFn& objective = beta_vae_objective);
 
 // (9.3) The closed-form optimum along one direction against a numeric minimisation of the
-// beta-weighted 1-D objective F(w, v, log s2) itself, for 3 x 3 cases (lambda, beta) with
+// beta-weighted 1-D objective F(w, v, log post_var) itself, for 3 x 3 cases (lambda, beta) with
 // sigma_x^2 = 0.5, active and collapsed. The minimiser uses only F's derivatives: gradient descent
 // from (1, 0.5, 0) to ||grad|| <= 1e-6, then Newton steps with F's analytic Hessian until the
 // step is below 1e-14 (gradient descent alone stalls where the curvature is small, e.g. at
 // lambda = 0.3, beta sigma_x^2 = 0.25, where w^2 = 0.05). The end point must be a minimum (Hessian
-// positive definite), else the row fails. Compared: |w|, v sign(w), s2.
+// positive definite), else the row fails. Compared: |w|, v sign(w), post_var.
 // Wrong formulas it rejects: sigma_x^2 without beta; sigma_x^2 / beta.
 CheckRow check_eq_9_3_direction_optimum(const OptimumFn& optimum = linear_vae_optimum);
 
 // (9.3) The derivatives that minimiser uses, checked themselves (the optimum check above cannot see
 // a wrong Hessian: Newton with a wrong one still converges, only slower). At a point with w, v,
-// log s2 all non-zero: F's gradient against central differences of F, and the Hessian H against
+// log post_var all non-zero: F's gradient against central differences of F, and the Hessian H against
 // central differences of the gradient along two random directions c (d(c^T g)/dx = H c).
 // `hessian` defaults to direction_hessian. Rejects H(2, 2) without its beta term.
 CheckRow check_eq_9_3_direction_derivatives(
@@ -74,7 +74,7 @@ CheckRow check_eq_9_3_direction_derivatives(
 struct LinearProblem {
   VecD lambda;
   MatD S;
-  double sigma2 = 0.35;
+  double noise_var = 0.35;
 };
 LinearProblem make_linear_problem(std::uint64_t seed = 94);
 

@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
       lin.ylabel = "distortion D = E||x - Wz||^2";
       std::vector<double> cr, cd;
       for (double lb = -3.0; lb <= 3.5; lb += 0.02) {
-        const double level = std::exp(lb) * linear.sigma2;
+        const double level = std::exp(lb) * linear.noise_var;
         cr.push_back((0.5 * (linear.lambda.array() / level).log().max(0.0)).sum());
         cd.push_back(linear.lambda.array().min(level).sum());
       }

@@ -251,13 +251,13 @@ CheckRow check_eq_10_5_ema_moving_averages(
   const MatD s0 = cb.sums;
   const std::vector<Index> codes = nearest_by_brute_force(p.Z, p.E0);
   VecD n_k = VecD::Zero(K);
-  MatD s_k = MatD::Zero(D, K);
+  MatD batch_sum = MatD::Zero(D, K);
   for (Index n = 0; n < p.Z.cols(); ++n) {
     n_k(codes[std::size_t(n)]) += 1.0;
-    s_k.col(codes[std::size_t(n)]) += p.Z.col(n);
+    batch_sum.col(codes[std::size_t(n)]) += p.Z.col(n);
   }
   const VecD counts = decay * c0 + (1.0 - decay) * n_k;
-  const MatD sums = decay * s0 + (1.0 - decay) * s_k;
+  const MatD sums = decay * s0 + (1.0 - decay) * batch_sum;
   MatD expected(2 * D + 1, K), got(2 * D + 1, K);
   expected << sums * counts.cwiseInverse().asDiagonal(), sums, counts.transpose();
   update(cb, p.Z, codes, decay);

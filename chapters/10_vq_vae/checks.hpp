@@ -136,7 +136,7 @@ CheckRow check_eq_10_5_ema_is_lloyd(
     const std::function<void(EmaCodebook&, const MatD&, const std::vector<Index>&, double)>& update = ema_codebook_update);
 // (10.5) The moving averages themselves at decay 0.9 (at decay 0 the old state is forgotten and a
 // missing (1 - decay) on the new statistics cannot show; at 0.5 decay and 1 - decay are equal):
-// counts' = g counts + (1 - g) n_k, sums' = g sums + (1 - g) s_k, e_k = sums'_k / counts'_k, from an
+// counts' = g counts + (1 - g) n_k, sums' = g sums + (1 - g) batch_sum_k, e_k = sums'_k / counts'_k, from an
 // earlier state with unequal counts, computed here independently; counts, sums and E compared at once.
 CheckRow check_eq_10_5_ema_moving_averages(
     const LloydProblem& p, double decay = 0.9,

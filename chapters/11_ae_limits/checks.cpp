@@ -128,8 +128,8 @@ CheckRow check_eq_11_3_far_queries(const HoleFn& holes) {
   const MatD reference = rng.normal_matrix<double>(2, 20), calibration = rng.normal_matrix<double>(2, nc);
   const MatD far = rng.normal_matrix<double>(2, 5).array() + 1e3;
   const MatD on_reference = reference.leftCols(5);
-  // Far queries: p = 1 / (n_c + 1) = 0.1, so holes at alpha = 0.1 and not at alpha = 0.099;
-  // queries on reference codes: s = 0, p = 1.
+  // Far queries: pval = 1 / (n_c + 1) = 0.1, so holes at alpha = 0.1 and not at alpha = 0.099;
+  // queries on reference codes: dist = 0, pval = 1.
   const double got = holes(reference, calibration, far, 0.1) + 10.0 * holes(reference, calibration, far, 0.099) +
                      100.0 * holes(reference, calibration, on_reference, 0.999);
   CheckRow r = check_identity("11.3", "far queries: holes iff alpha >= 1/(n_c+1); queries on codes: never", 1.0, got, 0.0);

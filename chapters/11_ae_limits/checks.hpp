@@ -71,13 +71,13 @@ double null_hole_rate(Index n_calibration, double alpha);
 // quantile as a fixed radius.
 CheckRow check_eq_11_3_null_rate(double alpha, const HoleFn& holes = hole_fraction, Index n_reference = 30,
                                  Index n_calibration = 19, Index m = 10, Index trials = 40000, std::uint64_t seed = 113);
-// (11.3) Queries far from every code have p = 1 / (n_c + 1): all are holes when alpha >= 1 / (n_c + 1),
+// (11.3) Queries far from every code have pval = 1 / (n_c + 1): all are holes when alpha >= 1 / (n_c + 1),
 // none when alpha is below it; queries on top of reference codes are never holes (alpha < 1).
 CheckRow check_eq_11_3_far_queries(const HoleFn& holes = hole_fraction);
-// (11.3) Ties: the queries are the calibration codes themselves, so each query's score ties with
-// its own copy, which the ">=" of eq. 11.3 counts: the farthest query has p = 2 / (n_c + 1), a hole
+// (11.3) Ties: the queries are the calibration codes themselves, so each query's distance ties with
+// its own copy, which the ">=" of eq. 11.3 counts: the farthest query has pval = 2 / (n_c + 1), a hole
 // at alpha = 0.2 (n_c = 9) and not at 0.15. Wrong formulas it rejects: a strict ">" (ties not
-// counted, the farthest gets p = 1 / (n_c + 1), a hole at 0.15), the query left out (#{...} / n_c),
+// counted, the farthest gets pval = 1 / (n_c + 1), a hole at 0.15), the query left out (#{...} / n_c),
 // the calibration scores' (1 - alpha) quantile as a radius.
 CheckRow check_eq_11_3_tied_queries(const HoleFn& holes = hole_fraction);
 

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     ChapterCli cli("11", "what an autoencoder cannot do, and what it is good for");
     int held_out = 8, anomaly_epochs = 0, short_epochs = 0;
     cli.chapter_options().add_options()
-      ("held-out", po::value<int>(&held_out)->default_value(8), "the class whose ROC curves are drawn first, with -L_k (0-9)")
+      ("held-out", po::value<int>(&held_out)->default_value(8), "the class whose ROC curves are drawn first, with -L_M (0-9)")
       ("short-epochs", po::value<int>(&short_epochs), "epochs of the 2-D models and the Gaussian-decoder VAE (default 3, --quick 1)")
       ("anomaly-epochs", po::value<int>(&anomaly_epochs), "epochs of each anomaly model (default 3, --quick 1)");
     const CommonOptions opt = cli.parse(argc, argv);
@@ -257,9 +257,9 @@ int main(int argc, char** argv) {
                 << ", VAE -ELBO " << fixed(row.vae.auc) << " +- " << fixed(row.vae.se) << "\n";
       anomaly.push_back(row);
       if (c == held_out) {
-        const Index k_iw = opt.quick ? 5 : 20;
-        const VecD iw_n = negative_iw_scores(m_vae, normal_test, k_iw, opt.seed + 9),
-                   iw_a = negative_iw_scores(m_vae, anomaly_test, k_iw, opt.seed + 10);
+        const Index m_iw = opt.quick ? 5 : 20;  // M, the importance samples of L_M
+        const VecD iw_n = negative_iw_scores(m_vae, normal_test, m_iw, opt.seed + 9),
+                   iw_a = negative_iw_scores(m_vae, anomaly_test, m_iw, opt.seed + 10);
         iw_auc = auc_with_interval(iw_n, iw_a);
         roc_iw = roc_curve(iw_n, iw_a);
         const Scores sc{ae_n, ae_a};
@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
       std::cout << "    held out " << std::setw(12) << std::left << test_set.class_names[std::size_t(row.held)] << std::right
                 << " AE reconstruction " << fixed(row.ae.auc) << " +- " << fixed(row.ae.se) << "   VAE -ELBO "
                 << fixed(row.vae.auc) << " +- " << fixed(row.vae.se) << "\n";
-    std::cout << "    held out " << test_set.class_names[std::size_t(held_out)] << ": VAE -L_k " << fixed(iw_auc.auc)
+    std::cout << "    held out " << test_set.class_names[std::size_t(held_out)] << ": VAE -L_M " << fixed(iw_auc.auc)
               << " +- " << fixed(iw_auc.se) << "\n"
               << "  Pixel loss: a one-pixel left shift has a larger squared error than a Gaussian blur (sigma "
               << blur_sigma << " px) for " << fixed(100 * shift_worse, 1) << "% of " << n_pix
@@ -525,7 +525,7 @@ int main(int argc, char** argv) {
         a.key = "bottom right";
         a.series.push_back(plot::lines("AE reconstruction error, AUC " + fixed(row->ae.auc), row->roc_ae.fpr, row->roc_ae.tpr, "lw 2"));
         a.series.push_back(plot::lines("VAE -ELBO, AUC " + fixed(row->vae.auc), row->roc_vae.fpr, row->roc_vae.tpr, "lw 2 dt 2"));
-        if (row == held_row) a.series.push_back(plot::lines("VAE -L_k, AUC " + fixed(iw_auc.auc), roc_iw.fpr, roc_iw.tpr, "lw 2 dt 3"));
+        if (row == held_row) a.series.push_back(plot::lines("VAE -L_M, AUC " + fixed(iw_auc.auc), roc_iw.fpr, roc_iw.tpr, "lw 2 dt 3"));
         a.series.push_back(plot::lines("chance", {0, 1}, {0, 1}, "lw 1 lc rgb 'grey'"));
         panels.push_back(a);
       }

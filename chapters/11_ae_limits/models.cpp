@@ -81,11 +81,11 @@ VecD negative_elbo_scores(Vae<float>& model, const ImageSet& set, int samples, s
   return s;
 }
 
-VecD negative_iw_scores(const Vae<float>& model, const ImageSet& set, Index k, std::uint64_t seed) {
+VecD negative_iw_scores(const Vae<float>& model, const ImageSet& set, Index M, std::uint64_t seed) {
   VecD s(set.size());
   for (Index b = 0; b < set.size(); b += 1000) {
     const Index m = std::min<Index>(1000, set.size() - b);
-    const ch08::IwEstimates iw = ch08::importance_weighted(model, set.range<float>(b, m), {k}, seed + std::uint64_t(b));
+    const ch08::IwEstimates iw = ch08::importance_weighted(model, set.range<float>(b, m), {M}, seed + std::uint64_t(b));
     s.segment(b, m) = -iw.L.col(0);
   }
   return s;

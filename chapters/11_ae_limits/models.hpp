@@ -44,9 +44,9 @@ using course::pca_features;
 // Per-image anomaly scores of images [first, first + count) of `set`:
 //   the reconstruction error -log p(x | z = mu(x)) (the autoencoder's own loss),
 //   the negative ELBO -log p(x|z) + KL with z ~ q(z|x), averaged over `samples` draws,
-//   the negative importance-weighted bound -L_k (k draws, chapter 8's eq. 8.6).
+//   the negative importance-weighted bound -L_M (M draws, chapter 8's eq. 8.6).
 VecD reconstruction_scores(Vae<float>& model, const ImageSet& set);
 VecD negative_elbo_scores(Vae<float>& model, const ImageSet& set, int samples, std::uint64_t seed);
-VecD negative_iw_scores(const Vae<float>& model, const ImageSet& set, Index k, std::uint64_t seed);
+VecD negative_iw_scores(const Vae<float>& model, const ImageSet& set, Index M, std::uint64_t seed);
 
 }  // namespace course::ch11

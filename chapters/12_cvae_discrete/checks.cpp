@@ -231,9 +231,9 @@ CheckRow check_eq_12_5_zero_temperature(double tau, const RelaxedSampler& sample
     if (!y.allFinite() || y.maxCoeff() > y(top)) return double(INFINITY);
     return (1.0 - y(top)) / bound;
   });
-  CheckRow r = check_bound("12.5", "tau -> 0: y -> one-hot Gumbel-max sample, 1 - y_k* <= (K-1) e^(-gap/tau), " + tau_text(tau),
+  CheckRow r = check_bound("12.5", "tau -> 0: z~ -> one-hot Gumbel-max sample, 1 - z~_k* <= (K-1) e^(-gap/tau), " + tau_text(tau),
                            worst, 1.0, 0.0);
-  r.detail = "error = the largest (1 - y_k*) / ((K - 1) exp(-gap / tau)) over " + std::to_string(n) + " draws (K = 5)";
+  r.detail = "error = the largest (1 - z~_k*) / ((K - 1) exp(-gap / tau)) over " + std::to_string(n) + " draws (K = 5)";
   return r;
 }
 
@@ -245,9 +245,9 @@ CheckRow check_eq_12_5_infinite_temperature(double tau, const RelaxedSampler& sa
     // 2 r^2 / tau (valid for r / tau <= 0.1), plus the rounding of tau (K y - 1).
     return (scaled - first_order).cwiseAbs().maxCoeff() / (2.0 * r * r / tau + 1e-9 * tau);
   });
-  CheckRow r = check_bound("12.5", "tau -> inf: tau (K y - 1) -> s - mean(s) within 2 r^2 / tau, " + tau_text(tau), worst,
+  CheckRow r = check_bound("12.5", "tau -> inf: tau (K z~ - 1) -> v - mean(v) within 2 r^2 / tau, " + tau_text(tau), worst,
                            1.0, 0.0);
-  r.detail = "error = the largest |tau (K y_k - 1) - (s_k - mean s)| / (2 r^2 / tau) over " + std::to_string(n) +
+  r.detail = "error = the largest |tau (K z~_k - 1) - (v_k - mean v)| / (2 r^2 / tau) over " + std::to_string(n) +
              " draws (K = 5)";
   return r;
 }
@@ -322,7 +322,7 @@ CheckRow check_eq_12_8_pathwise_derivative(double tau, const ToyEstimator& estim
     const auto loss = [&](const VecD& logits) { return o.f(softmax((logits + g) / tau)); };
     rows.push_back(check_gradient("12.8", "", loss, o.logits, estimator(o, g, tau)));
   }
-  return worst_of(rows, "relaxed gradient J^T f'(y) vs central differences at fixed g, 5 draws, " + tau_text(tau));
+  return worst_of(rows, "relaxed gradient J^T f'(z~) vs central differences at fixed g, 5 draws, " + tau_text(tau));
 }
 
 CheckRow check_eq_12_8_quadrature_gradient(double tau) {
@@ -333,7 +333,7 @@ CheckRow check_eq_12_8_quadrature_gradient(double tau) {
     p.logits = logits;
     return relaxed_by_quadrature(p, tau, 48).value;
   };
-  return check_gradient("12.8", "grad F_tau = E[f(y) grad log p(s)] (quadrature) vs central differences, " + tau_text(tau),
+  return check_gradient("12.8", "grad F_tau = E[f(z~) grad log p(omega)] (quadrature) vs central differences, " + tau_text(tau),
                         value, o.logits, q.gradient);
 }
 
@@ -367,7 +367,7 @@ CheckRow check_eq_12_9_forward_value_unbiased(double tau, Index n, std::uint64_t
     y.maxCoeff(&k);
     return o.f(one_hot(k, K));
   });
-  return check_monte_carlo("12.9", "straight-through forward value f(one_hot(argmax y)) is unbiased for F, " + tau_text(tau),
+  return check_monte_carlo("12.9", "straight-through forward value f(one_hot(argmax z~)) is unbiased for F, " + tau_text(tau),
                            toy_exact_value(o), e);
 }
 
@@ -399,7 +399,7 @@ CheckRow check_eq_12_9_straight_through_linear(double tau, const std::function<V
     return straight_through(o.logits, g, t, [&](const VecD&) { return c; });
   };
   const McVecEstimate e = monte_carlo_vec(n, 3, seed, [&](Rng& rng, Eigen::Ref<VecD> out) { out = st(gumbel_noise(3, rng), tau); });
-  CheckRow r = check_monte_carlo("12.9", "linear f = c.z: E[straight-through] = E[J(y)]^T c (quadrature), " + tau_text(tau),
+  CheckRow r = check_monte_carlo("12.9", "linear f = c.z: E[straight-through] = E[J(z~)]^T c (quadrature), " + tau_text(tau),
                                  straight_through_mean_linear(o.logits, c, tau), e, kAlpha);
   const VecD exact = (pi.array() * c.array()).matrix() - pi * pi.dot(c);
   r.detail += "; the true gradient (diag pi - pi pi^T) c = (" + fmt(exact(0)) + ", " + fmt(exact(1)) + ", " + fmt(exact(2)) + ")";

@@ -107,7 +107,7 @@ CheckRow check_eq_12_6_kl_vs_monte_carlo(const CategoricalKl& kl = categorical_k
 // ---- (12.7) REINFORCE for a categorical ------------------------------------------------------------
 
 // The score function at each k against central differences of logits -> f_k log softmax(logits)_k.
-// Wrong formulas it rejects: f_k e_k (the log-normaliser's gradient missing), a flipped sign.
+// Wrong formulas it rejects: f_k 1_k (the log-normaliser's gradient missing), a flipped sign.
 CheckRow check_eq_12_7_score_gradient(const ScoreFunction& score = categorical_score_function);
 // E[reinforce_estimate] = grad F (exact) over n draws (3 coordinates, 1e-6). Wrong: a flipped sign.
 CheckRow check_eq_12_7_reinforce_unbiased(const ScoreFunction& score = categorical_score_function,

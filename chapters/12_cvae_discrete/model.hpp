@@ -38,7 +38,7 @@ ConditionalLinearGaussian make_conditional_model(std::uint64_t seed = 12);
 // One draw of x ~ p(x | y) by ancestral sampling.
 VecD sample_conditional(const ConditionalLinearGaussian& m, const VecD& y, std::uint64_t seed);
 
-// e_k, the one-hot vector of class k among K.
+// 1_k, the one-hot vector of class k among K.
 VecD one_hot(Index k, Index K);
 
 // =============================================================================================
@@ -87,15 +87,15 @@ struct ToyObjective {
 // from t, so the gradient is far from zero.
 ToyObjective toy_objective();
 
-// F(logits) = sum_k pi_k f(e_k) and its exact gradient pi .* (f - F) (since d pi_k / d logits_j =
+// F(logits) = sum_k pi_k f(1_k) and its exact gradient pi .* (f - F) (since d pi_k / d logits_j =
 // pi_k (delta_kj - pi_j)).
 double toy_exact_value(const ToyObjective& o);
 VecD toy_exact_gradient(const ToyObjective& o);
 
 // One draw of each estimator of grad F from Gumbel noise g (the same g for all, common random numbers).
-//   reinforce:        f(e_k) grad log softmax(logits)_k with k = argmax(logits + g)   (unbiased, 12.7)
+//   reinforce:        f(1_k) grad log softmax(logits)_k with k = argmax(logits + g)   (unbiased, 12.7)
 //   relaxed:          J^T f'(z~), J = dz~ / dtheta = (diag z~ - z~ z~^T) / tau          (12.8)
-//   straight-through: J^T f'(z), z = e_k: the forward pass sees the one-hot sample  (12.9)
+//   straight-through: J^T f'(z), z = 1_k: the forward pass sees the one-hot sample  (12.9)
 using ScoreFunction = std::function<VecD(const VecD& logits, Index k, double f_k)>;
 VecD reinforce_estimate(const ToyObjective& o, const VecD& g, const ScoreFunction& score = categorical_score_function);
 // J^T v for the Gumbel-softmax Jacobian at z~ (J is symmetric): (z~ .* v - z~ (z~ . v)) / tau.

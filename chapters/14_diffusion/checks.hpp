@@ -25,7 +25,7 @@ using KlFn = std::function<double(const VecD&, const MatD&, const VecD&, const M
 
 // From x_{t-1} = (1.1, -0.6) with beta = 0.3: E[x_t] = sqrt(0.7) x_{t-1}, Var = 0.3 per coordinate
 // (Monte Carlo, 4 entries, Bonferroni false-failure rate 1e-6).
-// Wrong formulas it rejects: the lecture's eq. 15 mean alpha_t x; noise beta z for sqrt(beta) z.
+// Wrong formulas it rejects: the lecture's eq. 15 mean alpha_t x; noise beta xi for sqrt(beta) xi.
 CheckRow check_eq_14_1_forward_step(const ForwardStepFn& step = forward_step, Index n = 200000,
                                     std::uint64_t seed = 141);
 
@@ -34,7 +34,7 @@ CheckRow check_eq_14_1_forward_step(const ForwardStepFn& step = forward_step, In
 // x_0 uniform on [-sqrt 3, sqrt 3]^2 (variance 1, not Gaussian), run through T = 250 steps of the
 // chapter's schedule: E[x_t^2] = alpha_bar_t + (1 - alpha_bar_t) = 1 at t = 25, 125, 250, both
 // coordinates (6 entries, 20,000 chains, Bonferroni 1e-6).
-// Wrong formula it rejects: the lecture's eq. 15 chain x_t = alpha_t x_{t-1} + sqrt(beta_t) z, whose
+// Wrong formula it rejects: the lecture's eq. 15 chain x_t = alpha_t x_{t-1} + sqrt(beta_t) xi, whose
 // variance tends to beta / (1 - alpha^2) ~ 1/2.
 CheckRow check_eq_14_2_variance_preserved(const ForwardStepFn& step = forward_step, Index chains = 20000,
                                           std::uint64_t seed = 142);

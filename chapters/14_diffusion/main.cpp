@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
     std::vector<MatD> forward;
     for (int t : shown) forward.push_back(run_forward(X0, s, t, rng));
     const std::vector<double> var16 = chain_variance(forward_step, 20000, opt.seed + 1);
-    const std::vector<double> var15 = chain_variance([](const MatD& X, double beta, const MatD& Z) {
-      return MatD((1.0 - beta) * X + std::sqrt(beta) * Z);  // the lecture's eq. 15 mean alpha_t x
+    const std::vector<double> var15 = chain_variance([](const MatD& X, double beta, const MatD& Xi) {
+      return MatD((1.0 - beta) * X + std::sqrt(beta) * Xi);  // the lecture's eq. 15 mean alpha_t x
     }, 20000, opt.seed + 1);
 
     // ---- 3. The noise predictor ------------------------------------------------------------------
@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
         const double ab = t == 0 ? 1.0 : s.alpha_bar(t - 1);
         panels.push_back(scatter("t = " + std::to_string(t) + ", alpha_bar = " + format_number(ab, 3), forward[k], "#1f77b4"));
       }
-      figs.draw("forward", plot::Figure{"The forward process: x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z (2000 points)",
+      figs.draw("forward", plot::Figure{"The forward process: x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) xi (2000 points)",
                                         panels, 1, 1800, 420});
     }
     {
@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
         panels.push_back(scatter("trained MLP, t = " + std::to_string(kept_times[k]), reverse_net[k].leftCols(2000), "#d62728"));
       for (std::size_t k = 0; k < kept_times.size(); ++k)
         panels.push_back(scatter("exact E[eps | x_t], t = " + std::to_string(kept_times[k]), reverse_exact[k], "#2ca02c"));
-      figs.draw("reverse", plot::Figure{"The reverse chain x_{t-1} = mu_theta(x_t, t) + sqrt(beta~_t) z from x_T ~ N(0, I) (2000 points)",
+      figs.draw("reverse", plot::Figure{"The reverse chain x_{t-1} = mu_theta(x_t, t) + sqrt(beta~_t) xi from x_T ~ N(0, I) (2000 points)",
                                         panels, 2, 1800, 700});
     }
     return finish_chapter(figs, {&table, &trained});

@@ -73,12 +73,12 @@ BOOST_AUTO_TEST_CASE(eq_9_2_beta_acts_as_beta_sigma2) {
 
 BOOST_AUTO_TEST_CASE(eq_9_3_the_minimisers_gradient_and_hessian_match_central_differences) {
   COURSE_CHECK(check_eq_9_3_direction_derivatives());
-  COURSE_CHECK_REJECTS(check_eq_9_3_direction_derivatives([](double l, double s2, double b, const VecD& x) {
-                         Eigen::Matrix3d H = direction_hessian(l, s2, b, x);
+  COURSE_CHECK_REJECTS(check_eq_9_3_direction_derivatives([](double l, double noise_var, double b, const VecD& x) {
+                         Eigen::Matrix3d H = direction_hessian(l, noise_var, b, x);
                          H(2, 2) -= 0.5 * b * std::exp(x(2));
                          return H;
                        }),
-                       "H(2, 2) without the KL's beta s2 / 2");
+                       "H(2, 2) without the KL's beta sigma^2 / 2");
 }
 
 BOOST_AUTO_TEST_CASE(eq_9_3_direction_optimum_matches_numeric_minimum) {

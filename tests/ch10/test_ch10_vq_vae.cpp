@@ -154,11 +154,11 @@ BOOST_AUTO_TEST_CASE(eq_10_5_ema_moving_averages_at_decay_0_9) {
   const LloydProblem lp = make_lloyd_problem();
   COURSE_CHECK(check_eq_10_5_ema_moving_averages(lp));
   auto sums_without_one_minus_decay = [](EmaCodebook& cb, const MatD& Z, const std::vector<Index>& codes, double decay) {
-    MatD s_k = MatD::Zero(cb.E.rows(), cb.E.cols());
+    MatD batch_sum = MatD::Zero(cb.E.rows(), cb.E.cols());
     VecD n_k = VecD::Zero(cb.E.cols());
-    for (Index n = 0; n < Z.cols(); ++n) s_k.col(codes[std::size_t(n)]) += Z.col(n), n_k(codes[std::size_t(n)]) += 1.0;
+    for (Index n = 0; n < Z.cols(); ++n) batch_sum.col(codes[std::size_t(n)]) += Z.col(n), n_k(codes[std::size_t(n)]) += 1.0;
     cb.counts = decay * cb.counts + (1.0 - decay) * n_k;
-    cb.sums = decay * cb.sums + s_k;
+    cb.sums = decay * cb.sums + batch_sum;
     for (Index k = 0; k < cb.E.cols(); ++k) cb.E.col(k) = cb.sums.col(k) / cb.counts(k);
   };
   COURSE_CHECK_REJECTS(check_eq_10_5_ema_moving_averages(lp, 0.9, sums_without_one_minus_decay), "the new sums without (1 - decay)");

@@ -25,34 +25,34 @@ double frechet_cross_term_once(const VecD& m1, const MatD& S1, const VecD& m2, c
   return (m1 - m2).squaredNorm() + S1.trace() + S2.trace() - psd_sqrt(r * S2 * r).trace();
 }
 
-// The query not counted in its own p-value: #{s(c') >= s(z)} / n_c <= alpha.
+// The query not counted in its own p-value: #{dist(c') >= dist(z)} / n_c <= alpha.
 double holes_without_the_query(const MatD& ref, const MatD& cal, const MatD& q, double alpha) {
-  auto score = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
-  VecD s(cal.cols());
-  for (Index i = 0; i < cal.cols(); ++i) s(i) = score(cal.col(i));
+  auto dist = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
+  VecD dist_cal(cal.cols());
+  for (Index i = 0; i < cal.cols(); ++i) dist_cal(i) = dist(cal.col(i));
   double holes = 0;
-  for (Index j = 0; j < q.cols(); ++j) holes += double((s.array() >= score(q.col(j))).count()) / double(cal.cols()) <= alpha;
+  for (Index j = 0; j < q.cols(); ++j) holes += double((dist_cal.array() >= dist(q.col(j))).count()) / double(cal.cols()) <= alpha;
   return holes / double(q.cols());
 }
-// Ties not counted: #{s(c') > s(z)} (strict) in the p-value's count.
+// Ties not counted: #{dist(c') > dist(z)} (strict) in the p-value's count.
 double holes_ties_not_counted(const MatD& ref, const MatD& cal, const MatD& q, double alpha) {
-  auto score = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
-  VecD s(cal.cols());
-  for (Index i = 0; i < cal.cols(); ++i) s(i) = score(cal.col(i));
+  auto dist = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
+  VecD dist_cal(cal.cols());
+  for (Index i = 0; i < cal.cols(); ++i) dist_cal(i) = dist(cal.col(i));
   double holes = 0;
   for (Index j = 0; j < q.cols(); ++j)
-    holes += double(1 + (s.array() > score(q.col(j))).count()) / double(cal.cols() + 1) <= alpha;
+    holes += double(1 + (dist_cal.array() > dist(q.col(j))).count()) / double(cal.cols() + 1) <= alpha;
   return holes / double(q.cols());
 }
 // A fixed radius: the calibration scores' empirical (1 - alpha) quantile.
 double holes_quantile_radius(const MatD& ref, const MatD& cal, const MatD& q, double alpha) {
-  auto score = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
-  std::vector<double> s;
-  for (Index i = 0; i < cal.cols(); ++i) s.push_back(score(cal.col(i)));
-  std::sort(s.begin(), s.end());
-  const double radius = s[std::size_t(std::ceil((1.0 - alpha) * double(s.size()))) - 1];
+  auto dist = [&](const auto& x) { return (ref.colwise() - x).colwise().squaredNorm().minCoeff(); };
+  std::vector<double> dist_cal;
+  for (Index i = 0; i < cal.cols(); ++i) dist_cal.push_back(dist(cal.col(i)));
+  std::sort(dist_cal.begin(), dist_cal.end());
+  const double radius = dist_cal[std::size_t(std::ceil((1.0 - alpha) * double(dist_cal.size()))) - 1];
   double holes = 0;
-  for (Index j = 0; j < q.cols(); ++j) holes += score(q.col(j)) > radius;
+  for (Index j = 0; j < q.cols(); ++j) holes += dist(q.col(j)) > radius;
   return holes / double(q.cols());
 }
 

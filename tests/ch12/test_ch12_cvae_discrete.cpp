@@ -138,9 +138,9 @@ BOOST_AUTO_TEST_CASE(eq_12_7_categorical_score_function) {
   const auto flipped = [](const VecD& logits, Index k, double f_k) {
     return VecD(-categorical_score_function(logits, k, f_k));
   };
-  COURSE_CHECK_REJECTS(check_eq_12_7_score_gradient(without_normaliser), "f_k e_k: the log-normaliser's gradient missing");
+  COURSE_CHECK_REJECTS(check_eq_12_7_score_gradient(without_normaliser), "f_k 1_k: the log-normaliser's gradient missing");
   COURSE_CHECK_REJECTS(check_eq_12_7_score_gradient(flipped), "a flipped sign");
-  COURSE_CHECK_REJECTS(check_eq_12_7_reinforce_unbiased(without_normaliser), "f_k e_k as the estimator");
+  COURSE_CHECK_REJECTS(check_eq_12_7_reinforce_unbiased(without_normaliser), "f_k 1_k as the estimator");
   COURSE_CHECK_REJECTS(check_eq_12_7_reinforce_unbiased(flipped), "a flipped sign, in the mean");
 }
 

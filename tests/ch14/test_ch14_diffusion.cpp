@@ -12,9 +12,9 @@ using namespace course::ch14;
 namespace {
 
 // The lecture's eq. 15: mean alpha_t x instead of sqrt(alpha_t) x.
-MatD lecture_eq15_step(const MatD& X, double beta, const MatD& Z) { return (1.0 - beta) * X + std::sqrt(beta) * Z; }
-// beta_t z for sqrt(beta_t) z.
-MatD beta_for_sqrt_beta_step(const MatD& X, double beta, const MatD& Z) { return std::sqrt(1.0 - beta) * X + beta * Z; }
+MatD lecture_eq15_step(const MatD& X, double beta, const MatD& Xi) { return (1.0 - beta) * X + std::sqrt(beta) * Xi; }
+// beta_t xi for sqrt(beta_t) xi.
+MatD beta_for_sqrt_beta_step(const MatD& X, double beta, const MatD& Xi) { return std::sqrt(1.0 - beta) * X + beta * Xi; }
 
 // The noise predictor trained once for the tests (--quick size), shared by the test cases.
 const TrainedPredictor& trained() {
@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_SUITE(ch14_diffusion)
 BOOST_AUTO_TEST_CASE(eq_14_1_forward_step_has_mean_sqrt_alpha_x_and_variance_beta) {
   COURSE_CHECK(check_eq_14_1_forward_step());
   COURSE_CHECK_REJECTS(check_eq_14_1_forward_step(lecture_eq15_step), "the lecture's eq. 15 mean alpha_t x");
-  COURSE_CHECK_REJECTS(check_eq_14_1_forward_step(beta_for_sqrt_beta_step), "beta_t z for sqrt(beta_t) z");
+  COURSE_CHECK_REJECTS(check_eq_14_1_forward_step(beta_for_sqrt_beta_step), "beta_t xi for sqrt(beta_t) xi");
 }
 
 // ---- (14.2) -------------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(eq_14_2_forward_chain_preserves_unit_variance) {
   COURSE_CHECK(check_eq_14_2_variance_preserved());
   COURSE_CHECK_REJECTS(check_eq_14_2_variance_preserved(lecture_eq15_step),
                        "the lecture's eq. 15 chain (mean alpha_t x: the variance shrinks towards 1/2)");
-  COURSE_CHECK_REJECTS(check_eq_14_2_variance_preserved(beta_for_sqrt_beta_step), "beta_t z for sqrt(beta_t) z");
+  COURSE_CHECK_REJECTS(check_eq_14_2_variance_preserved(beta_for_sqrt_beta_step), "beta_t xi for sqrt(beta_t) xi");
 }
 
 // ---- (14.3) -------------------------------------------------------------------------------------
@@ -187,12 +187,12 @@ BOOST_AUTO_TEST_CASE(eq_14_8_the_radial_cdf_of_the_data_is_right) {
 
 namespace {
 // The planted reverse steps.
-MatD reverse_alpha_for_sqrt_alpha(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Z) {
+MatD reverse_alpha_for_sqrt_alpha(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Xi) {
   const double beta = s.beta(t - 1), alpha = s.alpha(t - 1), ab = s.alpha_bar(t - 1);
-  return (Xt - beta / std::sqrt(1.0 - ab) * E) / alpha + std::sqrt(posterior_coefficients(s, t).variance) * Z;
+  return (Xt - beta / std::sqrt(1.0 - ab) * E) / alpha + std::sqrt(posterior_coefficients(s, t).variance) * Xi;
 }
-MatD reverse_variance_for_sd(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Z) {
-  return mean_from_eps(Xt, E, s, t) + posterior_coefficients(s, t).variance * Z;
+MatD reverse_variance_for_sd(const MatD& Xt, const MatD& E, const NoiseSchedule& s, int t, const MatD& Xi) {
+  return mean_from_eps(Xt, E, s, t) + posterior_coefficients(s, t).variance * Xi;
 }
 }  // namespace
 

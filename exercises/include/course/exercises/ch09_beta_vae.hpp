@@ -28,27 +28,27 @@ struct RateDistortion {
 RateDistortion beta_vae_objective(const VecD& nll, const MatD& mu, const MatD& log_var, double beta);
 
 // The optimum of the beta-weighted objective of a linear VAE along one principal direction with
-// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance s2 (sigma^2 in
-// docs/09; the decoder's noise variance, sigma2 below, is sigma_x^2 there).
+// data variance lambda: decoder scale w >= 0, encoder gain v and posterior variance post_var (sigma^2 in
+// docs/09; the decoder's noise variance, noise_var below, is sigma_x^2 there).
 struct LinearVaeDirection {
   double w = 0.0;   // decoder column scale
   double v = 0.0;   // encoder gain: the posterior mean is v * (u^T x)
-  double s2 = 1.0;  // posterior variance
+  double post_var = 1.0;  // posterior variance
 };
 
-// Exercise 9.2 -- eq. 9.3: the optimum (w, v, s2) of the linear beta-VAE's objective along one
-// direction of variance lambda, with decoder noise variance sigma2 (sigma_x^2 in docs/09) and KL
+// Exercise 9.2 -- eq. 9.3: the optimum (w, v, post_var) of the linear beta-VAE's objective along one
+// direction of variance lambda, with decoder noise variance noise_var (sigma_x^2 in docs/09) and KL
 // weight beta: minimise the 1-D objective of docs/09, section 3 (set its three partial derivatives to zero; beta enters only
-// through beta * sigma2). Mind the case where the direction collapses (w = 0).
-// Tests: against a numeric minimisation of the 1-D objective (1e-7); sigma2 without beta fails.
-LinearVaeDirection linear_vae_optimum(double lambda, double sigma2, double beta);
+// through beta * noise_var). Mind the case where the direction collapses (w = 0).
+// Tests: against a numeric minimisation of the 1-D objective (1e-7); noise_var without beta fails.
+LinearVaeDirection linear_vae_optimum(double lambda, double noise_var, double beta);
 
 // Exercise 9.3 -- eq. 9.4: the number of collapsed latent dimensions.
 // lambda: the data covariance eigenvalues (one per latent dimension). Return how many of them the
-// linear beta-VAE's optimum (exercise 9.2) switches off (w = 0), for decoder noise sigma2 and beta.
+// linear beta-VAE's optimum (exercise 9.2) switches off (w = 0), for decoder noise variance noise_var and beta.
 // Tests: against a full linear VAE trained to convergence, for several beta; the reversed
 // inequality fails.
-Index count_collapsed(const VecD& lambda, double sigma2, double beta);
+Index count_collapsed(const VecD& lambda, double noise_var, double beta);
 
 // Exercise 9.4 -- eq. 9.5: entropy of a discrete variable.
 // a: n non-negative integer bin labels. Return the entropy H(a) of their empirical distribution, in
@@ -62,7 +62,7 @@ double entropy(const std::vector<int>& a);
 double mutual_information(const std::vector<int>& a, const std::vector<int>& b);
 
 // Exercise 9.6 -- eq. 9.6: the mutual information gap.
-// codes: the k discretised latents z_j, factors: the K discretised factors v_k, each n labels.
+// codes: the k discretised latents z_j, factors: the n_v discretised factors v_k, each n labels.
 // For each factor v_k, sort I(z_j; v_k) over j, take the gap between the largest two and divide by
 // H(v_k); return the mean over factors. Needs k >= 2. Use your entropy and mutual_information.
 // Tests: 1 when codes equal the factors; 0 for a factor copied into two codes; 2/3 for a case that

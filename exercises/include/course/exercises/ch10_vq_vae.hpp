@@ -63,8 +63,8 @@ struct EmaCodebook {
 };
 
 // Exercise 10.4 -- one EMA codebook update (eq. 10.5), decay gamma in [0, 1):
-//   n_k = #{n : k_n = k},  s_k = sum_{n : k_n = k} z_n,
-//   counts_k <- gamma counts_k + (1 - gamma) n_k,   sums_k <- gamma sums_k + (1 - gamma) s_k,
+//   n_k = #{n : k_n = k},  batch_sum_k = sum_{n : k_n = k} z_n,
+//   counts_k <- gamma counts_k + (1 - gamma) n_k,   sums_k <- gamma sums_k + (1 - gamma) batch_sum_k,
 //   e_k <- sums_k / counts_k   where counts_k > 0 (otherwise e_k is left as it is).
 // Tests: with gamma = 0 one update equals one k-means (Lloyd) step to 1e-12; swapping gamma and
 // 1 - gamma, and dividing by the total count, fail.

@@ -25,12 +25,12 @@ double frechet_distance(const VecD& m1, const MatD& S1, const VecD& m2, const Ma
 
 // Exercise 11.2 -- eq. 11.3: the fraction of queries that fall in a hole of a code cloud.
 // reference: d x n_r training codes; calibration: d x n_c OTHER training codes; queries: d x m.
-// The score of a point x is its distance to the nearest reference code, delta(x) = min_c ||x - c||.
-// A query's p-value is p(z) = (1 + #{calibration codes c' : delta(c') >= delta(z)}) / (n_c + 1), and
-// z is in a hole at level alpha when p(z) <= alpha: it is farther from the reference codes than all but
+// The score of a point x is its distance to the nearest reference code, dist(x) = min_c ||x - c||.
+// A query's p-value is pval(z) = (1 + #{calibration codes c' : dist(c') >= dist(z)}) / (n_c + 1), and
+// z is in a hole at level alpha when pval(z) <= alpha: it is farther from the reference codes than all but
 // a fraction alpha of real codes are. Return the fraction of the m queries in a hole.
 // (When the queries come from the codes' own distribution, a query and the calibration codes are
-// exchangeable, so P(p(z) <= alpha) = floor(alpha (n_c + 1)) / (n_c + 1) exactly.) Needs n_r, n_c >= 1.
+// exchangeable, so P(pval(z) <= alpha) = floor(alpha (n_c + 1)) / (n_c + 1) exactly.) Needs n_r, n_c >= 1.
 // Tests: that exact rate by Monte Carlo (false-failure rate 5.7e-7); a far query is a hole exactly
 // when alpha >= 1 / (n_c + 1). Rejects z not counted (#{...} / n_c), and the calibration codes'
 // (1 - alpha) quantile as a fixed radius.

@@ -4,7 +4,7 @@
 // Notation: an observation x in R^d, a condition y in R^c (a class label as a one-hot vector), a
 // Gaussian latent z in R^k. A categorical variable with K classes has probabilities pi (K,
 // positive, summing to 1) or unnormalised log-probabilities, the logits logits (pi = softmax(logits));
-// a draw is a class index k in 0..K-1, or the one-hot vector e_k. g_k ~ Gumbel(0, 1) is Gumbel noise.
+// a draw is a class index k in 0..K-1, or the one-hot vector 1_k. g_k ~ Gumbel(0, 1) is Gumbel noise.
 #pragma once
 
 #include "course/types.hpp"

@@ -27,13 +27,14 @@ struct NoiseSchedule {
 NoiseSchedule make_schedule(const VecD& beta);
 
 // Exercise 14.2 -- eq. 14.1: one step of the forward process.
-// X is x_{t-1} (d x B), Z standard-normal noise (d x B), beta = beta_t. Return x_t (d x B), a draw of
-// q(x_t | x_{t-1}): noise of variance beta_t, and x_{t-1} scaled so that a sample of variance 1
-// keeps variance 1 (eq. 14.2). Mind the lecture's erratum (docs/14, section 1).
+// X is x_{t-1} (d x B), Xi standard-normal noise (d x B; xi in docs/14, z in lecture 004),
+// beta = beta_t. Return x_t (d x B), a draw of q(x_t | x_{t-1}): noise of variance beta_t, and
+// x_{t-1} scaled so that a sample of variance 1 keeps variance 1 (eq. 14.2). Mind the lecture's
+// erratum (docs/14, section 1).
 // Tests: the step has mean sqrt(alpha_t) x_{t-1} and variance beta_t (Monte Carlo); a chain of
 // steps keeps Var = 1 when Var(x_0) = 1 (eq. 14.2). The lecture's eq. 15 mean alpha_t x fails, and
 // so does beta_t for sqrt(beta_t).
-MatD forward_step(const MatD& X, double beta, const MatD& Z);
+MatD forward_step(const MatD& X, double beta, const MatD& Xi);
 
 // Exercise 14.3 -- eq. 14.3: sampling q(x_t | x_0) in one go.
 // X0 and Eps (standard-normal noise) are d x B, alpha_bar = alpha_bar_t. Return x_t (d x B), a draw
@@ -76,12 +77,12 @@ MatD mean_from_eps(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, i
 MatD score_from_eps(const MatD& EpsHat, double alpha_bar);
 
 // Exercise 14.7 -- eq. 14.8: one step of the reverse chain.
-// Xt, EpsHat and standard-normal noise Z are d x B. Return x_{t-1} (d x B), a draw of the model's
+// Xt, EpsHat and standard-normal noise Xi are d x B. Return x_{t-1} (d x B), a draw of the model's
 // step p_theta(x_{t-1} | x_t): mean from exercise 14.5, variance beta~_t from exercise 14.4
 // (docs/14, section 7).
 // Tests: T steps from N(0, I) with the exact noise predictor of a Gaussian mixture give samples
 // that a two-sample test cannot tell from the mixture (MMD, false-failure rate 1e-6); the
 // lecture's alpha_t for sqrt(alpha_t) fails, and so does beta~_t for sqrt(beta~_t).
-MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Z);
+MatD reverse_step(const MatD& Xt, const MatD& EpsHat, const NoiseSchedule& s, int t, const MatD& Xi);
 
 }  // namespace course::ch14
