@@ -32,6 +32,10 @@
 
 #include <Eigen/Core>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 namespace course::parallel {
 namespace {
 
@@ -138,6 +142,7 @@ void work_on(Pool& p, std::uint32_t g) {
 }
 
 void worker_main(Pool* p, int id, std::uint32_t seen) {
+  flush_subnormals();
   for (;;) {
     std::uint32_t g = p->gen.load(std::memory_order_acquire);
     if (g == seen) {
@@ -170,7 +175,21 @@ std::atomic<int> g_threads{0};  // 0: not chosen yet (the default)
 // count, so its results would depend on it. Parallelism comes from for_blocks alone.
 const bool g_eigen_single_threaded = (Eigen::setNbThreads(1), true);
 
+// The main thread flushes subnormals from before main on (see flush_subnormals in parallel.hpp);
+// threads it creates inherit the mode, and the pool's workers set it again themselves.
+const bool g_subnormals_flushed = (flush_subnormals(), true);
+
 }  // namespace
+
+void flush_subnormals() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr(_mm_getcsr() | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#elif defined(__aarch64__)
+  std::uint64_t fpcr;
+  asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+  asm volatile("msr fpcr, %0" : : "r"(fpcr | (std::uint64_t(1) << 24)));  // FZ
+#endif
+}
 
 int threads() {
   const int n = g_threads.load(std::memory_order_relaxed);
@@ -182,6 +201,7 @@ int threads() {
 
 void set_threads(int n) {
   (void)g_eigen_single_threaded;
+  (void)g_subnormals_flushed;
   g_threads.store(n > 0 ? n : default_threads(), std::memory_order_relaxed);
 }
 

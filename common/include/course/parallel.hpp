@@ -34,6 +34,18 @@ namespace course::parallel {
 int threads();
 void set_threads(int n);
 
+// Subnormal floats are flushed to zero (results) and read as zero (inputs) on every thread that
+// runs blocks: the calling program's main thread (set before main by parallel.cpp) and each worker
+// (set when it starts), so all threads compute with the same rules and 1 and 2 threads stay
+// bitwise equal. Why: Adam's first moment of a weight whose gradient is exactly zero batch after
+// batch (a ReLU unit off for the whole batch, a pixel that is 0 in every image) decays by beta1
+// each step into the subnormal range, where arithmetic takes a slow microcode path on x86: after
+// two epochs of chapter 8's VAE, 140,000 of its 650,000 first moments were subnormal, and its
+// epochs slowed from 1.1 s to 1.5 s (2 threads). A subnormal float is below 1.2e-38 (double:
+// 2.2e-308), far below any tolerance of the course; x87 long double (the gradient checks'
+// reference losses) is not affected. Call it on any other thread that trains (no-op elsewhere).
+void flush_subnormals();
+
 namespace detail {
 using BlockFn = void (*)(void* context, Index k);
 // Runs fn(context, k) for k in [0, blocks) on the pool; rethrows the exception of the
