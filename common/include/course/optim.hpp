@@ -100,15 +100,9 @@ class Adam {
     const Scalar b1 = b1_, b2 = b2_, a1 = Scalar(1) - b1_, a2 = Scalar(1) - b2_, eps = eps_;
     parallel::for_blocks(Index(chunks_.size()), [&](Index c) {
       const Chunk& chunk = chunks_[std::size_t(c)];
-      Scalar* theta = params_[chunk.param].value;
-      const Scalar* g = params_[chunk.param].grad;
-      Scalar* m = m_[chunk.param].data();
-      Scalar* v = v_[chunk.param].data();
-      for (Index i = chunk.begin; i < chunk.end; ++i) {
-        m[i] = multiply_add(b1, m[i], a1 * g[i]);
-        v[i] = multiply_add(b2, v[i], (a2 * g[i]) * g[i]);
-        theta[i] -= step * m[i] / multiply_add(std::sqrt(v[i]), inv_sqrt_c2, eps);
-      }
+      update(params_[chunk.param].value + chunk.begin, params_[chunk.param].grad + chunk.begin,
+             m_[chunk.param].data() + chunk.begin, v_[chunk.param].data() + chunk.begin, chunk.end - chunk.begin,
+             b1, a1, b2, a2, step, inv_sqrt_c2, eps);
     });
   }
   void zero_grad() {
@@ -123,6 +117,18 @@ class Adam {
   const std::vector<Param<Scalar>>& params() const { return params_; }
 
  private:
+  // One chunk of the update, on restrict pointers and by-value constants: written inside the
+  // lambda on captured references, GCC could not prove that the stores to m, v and theta leave
+  // the constants alone and did not vectorise the loop (1.9 ns per parameter on one core).
+  static void update(Scalar* __restrict theta, const Scalar* __restrict g, Scalar* __restrict m,
+                     Scalar* __restrict v, Index n, Scalar b1, Scalar a1, Scalar b2, Scalar a2, Scalar step,
+                     Scalar inv_sqrt_c2, Scalar eps) {
+    for (Index i = 0; i < n; ++i) {
+      m[i] = multiply_add(b1, m[i], a1 * g[i]);
+      v[i] = multiply_add(b2, v[i], (a2 * g[i]) * g[i]);
+      theta[i] -= step * m[i] / multiply_add(std::sqrt(v[i]), inv_sqrt_c2, eps);
+    }
+  }
   struct Chunk {
     std::size_t param;
     Index begin, end;
