@@ -59,10 +59,13 @@ def main():
     ap.add_argument("--data", default=os.environ.get("COURSE_DATA", "/usr/share/datasets/fashion-mnist"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    # The C++ side flushes subnormal floats to zero (course::parallel::flush_subnormals); the peer
+    # gets the same mode, so neither pays for Adam moments that decay into the subnormal range.
+    flushed = torch.set_flush_denormal(True)
     torch.manual_seed(a.seed)
     train = torch.from_numpy(read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"), 16).reshape(-1, 784).copy())
     test = torch.from_numpy(read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"), 16).reshape(-1, 784).copy())
-    print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, BLAS loaded: {loaded_blas()}", file=sys.stderr)
+    print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, flush denormals: {flushed}, BLAS loaded: {loaded_blas()}", file=sys.stderr)
     info = [t.strip(" ,") for t in torch.__config__.show().split() if t.startswith(("BLAS_INFO", "LAPACK_INFO"))]
     print("# torch.__config__.show(): " + " ".join(info), file=sys.stderr)
     model = Vae()
