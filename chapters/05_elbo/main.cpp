@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
       const double var_prior = std::expm1(log_second_moment_of_ratio(s.posterior, prior));
       b.series.push_back(plot::lines("Var[w/p(x)] / (2M), prior (closed form)", {1, 1024}, {var_prior / 2, var_prior / 2048},
                                      "dt 2 lw 2 lc rgb '#e6550d'"));
-      figs.draw("iw_bounds", plot::Figure{"Importance-weighted bounds: ELBO = L_1 <= L_M <= L_2M <= log p(x), and L_M -> log p(x)", {a, b}, 1, 1300, 520});
+      figs.draw("iw_bounds", plot::Figure{"Importance-weighted bounds: ELBO = L_1 <= L_M <= L_{2M} <= log p(x), and L_M -> log p(x)", {a, b}, 1, 1300, 520});
     }
     return finish_chapter(figs, {&table, &path});
   });

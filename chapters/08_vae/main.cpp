@@ -386,13 +386,13 @@ int main(int argc, char** argv) {
         se.push_back(e.se);
       }
       const McEstimate elbo_gap = over_images(VecD(iw.elbo - iw.L.col(0)));
-      q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars, "L_m - L_1, mean ± SE over images", {mx, gain, se}, "lw 2 pt 7 ps 1 lc rgb '#1b9e77'"});
+      q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars, "L_M - L_1, mean ± SE over images", {mx, gain, se}, "lw 2 pt 7 ps 1 lc rgb '#1b9e77'"});
       q.series.push_back(plot::lines("", mx, gain, "lw 1 lc rgb '#1b9e77'"));
       q.series.push_back(plot::Series{plot::Series::Kind::ErrorBars,
                                       "ELBO - L_1 (0 in expectation, 8.6)",
                                       {{1.0}, {elbo_gap.mean}, {elbo_gap.se}}, "lw 2 pt 6 ps 1.5 lc rgb '#444444'"});
       q.series.push_back(plot::hline("", 0.0, 0.7, 1.4 * double(ms.back()), "dt 3 lw 1 lc rgb '#888888'"));
-      figs.draw("elbo_curves", plot::Figure{train_set.name + ": the ELBO during training and L_m after it", {p, q}, 1, 1300, 520});
+      figs.draw("elbo_curves", plot::Figure{train_set.name + ": the ELBO during training and L_M after it", {p, q}, 1, 1300, 520});
     }
     {
       // The prediction #{lambda_j > beta sigma_x^2} is an integer: a staircase with its steps at
