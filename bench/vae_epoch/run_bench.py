@@ -6,7 +6,10 @@ the GEMM bound of an epoch and where the rest of the time goes. See bench/README
     /usr/bin/python3 bench/vae_epoch/run_bench.py [--rounds 2] [--build build] [--loads idle,busy1,busy2,compile]
 
 Loads: busy1 / busy2 = one / two `sh -c 'while :; do :; done'`; compile = two loops of C++ compiles
-with pauses between them (a bursty parallel build). Every figure is the median over the rounds; on
+with pauses between them (a bursty parallel build). Each load runs in a session of its own, as a
+program in another terminal or a desktop application does: Linux then shares CPU time between the
+sessions, not between threads (a 2-thread program beside two busy sessions gets 2/3 of a core).
+The C++ runs print what for_blocks' governor did (COURSE_PARALLEL_STATS=1). Every figure is the median over the rounds; on
 a shared machine quote the ratios (same run, same conditions), not the absolute times.
 
 The peer: Debian's python3-torch calls whatever libblas.so.3 is. This script makes sure it is the
@@ -188,8 +191,12 @@ def run_one(cmd, env, timeout):
     rows = [parse(l) for l in r.stdout.splitlines() if "seconds=" in l]
     if r.returncode != 0 or not rows:
         return {"seconds": float("nan"), "note": (r.stderr.strip().splitlines() or ["failed"])[-1][:80]}
-    return {"seconds": float(rows[-1]["seconds"]), "test_elbo": float(rows[-1]["test_elbo"]),
-            "peak_rss_mb": float(rows[-1]["peak_rss_mb"])}
+    res = {"seconds": float(rows[-1]["seconds"]), "test_elbo": float(rows[-1]["test_elbo"]),
+           "peak_rss_mb": float(rows[-1]["peak_rss_mb"])}
+    gov = re.search(r"course::parallel: (\d+) jobs, (\d+) on the caller alone", r.stderr)
+    if gov and int(gov.group(1)) > 0:  # the governor's count (COURSE_PARALLEL_STATS=1)
+        res["note"] = f"(governor: {100 * int(gov.group(2)) / int(gov.group(1)):.0f}% of jobs on one thread)"
+    return res
 
 
 def fmt(x):
@@ -252,7 +259,8 @@ def main():
                     for prog, t in order:
                         seed = 1 + r
                         if prog == "c++":
-                            res = run_one([exe, "--threads", str(t), "--seed", str(seed)], None, a.timeout)
+                            res = run_one([exe, "--threads", str(t), "--seed", str(seed)],
+                                          dict(os.environ, COURSE_PARALLEL_STATS="1"), a.timeout)
                         else:
                             res = run_one([PY, os.path.join(HERE, "vae_epoch.py"), "--threads", str(t), "--seed", str(seed)],
                                           dict(env_peer, OMP_NUM_THREADS=str(t)), a.timeout)

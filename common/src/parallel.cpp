@@ -12,21 +12,27 @@
 //
 // The caller waits only for blocks a worker has claimed and is running. A worker that is asleep
 // or descheduled when the job is published claims nothing, and the caller runs its blocks.
+// Two guards send jobs to the caller alone: the stall back-off (a job waited long for a
+// descheduled worker) and the governor (the program gets no more than about one core).
 #include "course/parallel.hpp"
 
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -75,6 +81,87 @@ constexpr Clock::duration kSoloMin = std::chrono::milliseconds(1), kSoloMax = st
 
 thread_local bool t_inside_block = false;
 
+// Whether the pool pays. Linux shares CPU time fairly between sessions (autogroups) and cgroups,
+// not between threads: a program beside one or two busy programs of other sessions (a browser, a
+// compile in another terminal) gets one core, or 2/3 of one, whether it runs 1 thread or 2. With
+// 2, its threads mostly wait for each other, and the scheduler's per-CPU shares of the program
+// follow its threads with a lag: measured beside two busy loops, the program ran 2 threads at
+// 0.5 of a core where 1 thread got 0.65 (epoch 1.3x slower). So a program that cannot get more
+// than about one core runs best on one thread. The governor measures that, in windows of about
+// kWindow of wall time:
+//   * In the pool, a window is "contended" when the program got less than kMoreThanOne core
+//     (its process CPU time over the wall time) AND the calling thread less than kOwnCore of its
+//     own (so a program that is mostly serial on an idle machine is not mistaken for one that
+//     waits for cores). A contended window sends every job to the caller alone ("solo").
+//   * Solo lasts `solo_for` (kAloneMin at first, doubling up to kAloneMax while it repeats), then
+//     one window in the pool probes the machine again; if that window is not contended, the pool
+//     stays and solo_for starts again from kAloneMin.
+// An idle machine never leaves the pool. Only the speed depends on this: the blocks and their
+// order (so every number) are the same in either mode. COURSE_PARALLEL=pool turns it off;
+// COURSE_PARALLEL_STATS=1 prints its counts at exit.
+constexpr Clock::duration kWindow = std::chrono::milliseconds(60), kAloneMin = std::chrono::milliseconds(250),
+                          kAloneMax = std::chrono::seconds(4);
+constexpr double kMoreThanOne = 1.2, kOwnCore = 0.8;
+
+double cpu_seconds(clockid_t clock) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+struct Governor {
+  bool enabled = true;
+  bool solo = false;
+  bool started = false;
+  Clock::time_point window_start{}, solo_until{};
+  double window_process_cpu = 0, window_thread_cpu = 0;
+  std::thread::id window_thread{};
+  Clock::duration solo_for = kAloneMin;
+  long windows = 0, contended = 0, switches = 0, jobs = 0, solo_jobs = 0;
+
+  void begin_window(Clock::time_point now) {
+    window_start = now;
+    window_process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    window_thread_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    window_thread = std::this_thread::get_id();
+  }
+
+  // Called by the thread that holds the pool, before each job: true if the job runs solo.
+  bool next_job_solo() {
+    if (!enabled) return false;
+    ++jobs;
+    const auto now = Clock::now();
+    if (!started) {
+      started = true;
+      begin_window(now);
+    } else if (solo) {
+      if (now >= solo_until) {
+        solo = false;  // probe: the next window runs in the pool
+        begin_window(now);
+      }
+    } else if (window_thread != std::this_thread::get_id() || now - window_start > 8 * kWindow) {
+      begin_window(now);  // another calling thread, or a long pause between jobs: start over
+    } else if (now - window_start >= kWindow) {
+      const double wall = std::chrono::duration<double>(now - window_start).count();
+      const double process = (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - window_process_cpu) / wall;
+      const double own = (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - window_thread_cpu) / wall;
+      ++windows;
+      if (process < kMoreThanOne && own < kOwnCore) {
+        ++contended;
+        ++switches;
+        solo = true;
+        solo_until = now + solo_for;
+        solo_for = std::min(2 * solo_for, kAloneMax);
+      } else {
+        solo_for = kAloneMin;
+      }
+      begin_window(now);
+    }
+    solo_jobs += solo;
+    return solo;
+  }
+};
+
 struct Pool {
   std::atomic<std::uint64_t> claim{0};      // generation << 32 | next block to claim
   std::atomic<std::uint32_t> gen{0};        // futex word: the generation of the latest job
@@ -97,13 +184,33 @@ struct Pool {
   Clock::duration solo_backoff{0};
   Clock::time_point solo_until{};
   long stalls = 0;
+  Governor governor;                        // guarded by caller_mutex
   const long spin_ns = spin_ns_from_environment();
 };
 
+// COURSE_PARALLEL=pool turns the governor off (every job with more than one block goes to the
+// pool, as before it existed); COURSE_PARALLEL_STATS=1 prints what the pool did at exit (stderr).
+void print_stats();
+
+Pool* make_pool() {
+  auto* p = new Pool;
+  if (const char* m = std::getenv("COURSE_PARALLEL"); m && std::string_view(m) == "pool") p->governor.enabled = false;
+  if (const char* s = std::getenv("COURSE_PARALLEL_STATS"); s && *s && *s != '0') std::atexit(print_stats);
+  return p;
+}
+
 // Never destroyed: workers may still be waiting on it while the program exits.
 Pool& pool() {
-  static Pool* p = new Pool;
+  static Pool* p = make_pool();
   return *p;
+}
+
+void print_stats() {
+  Pool& p = pool();
+  const std::unique_lock<std::mutex> lock(p.caller_mutex, std::try_to_lock);  // exit may come from inside a job
+  const Governor& g = p.governor;
+  std::fprintf(stderr, "course::parallel: %ld jobs, %ld on the caller alone by the governor (%s), %ld windows measured, %ld contended, %ld stalls\n",
+               g.jobs, g.solo_jobs, g.enabled ? "on" : "off", g.windows, g.contended, p.stalls);
 }
 
 // The next unclaimed block of generation g, or -1 when there is none (or g is over).
@@ -213,6 +320,7 @@ void run_blocks(Index blocks, BlockFn fn, void* context) {
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.caller_mutex, std::try_to_lock);
   if (!lock.owns_lock() || blocks > Index(std::numeric_limits<std::int32_t>::max()) ||
+      p.governor.next_job_solo() ||
       (p.solo_backoff.count() > 0 && Clock::now() < p.solo_until)) {
     // Another thread of the program is running a job (or the job is absurdly large): run inline.
     std::exception_ptr first;

@@ -17,6 +17,14 @@
 // runs every block itself. OpenMP's fork/join instead waits at a barrier for every thread of the
 // team, so one descheduled thread stalls each parallel region for a whole time slice. Idle
 // workers spin briefly (yielding the core), then sleep on a futex; they take no CPU between jobs.
+//
+// When the program cannot get more than about one core (Linux shares CPU time between sessions
+// and cgroups, not threads: beside a busy program of another session, 2 threads get the CPU time
+// of 1 and spend part of it waiting for each other), a governor in parallel.cpp measures that
+// (the process's CPU time and the calling thread's, per window of 60 ms) and runs the jobs on the
+// caller alone, re-checking the pool after 0.25 s, then up to every 4 s. Which thread runs a block
+// never changes a number. COURSE_PARALLEL=pool turns the governor off, COURSE_PARALLEL_STATS=1
+// prints at exit how many jobs it ran alone (both for measuring; bench/README.md).
 #pragma once
 
 #include <omp.h>
@@ -43,7 +51,8 @@ void set_threads(int n);
 // two epochs of chapter 8's VAE, 140,000 of its 650,000 first moments were subnormal, and its
 // epochs slowed from 1.1 s to 1.5 s (2 threads). A subnormal float is below 1.2e-38 (double:
 // 2.2e-308), far below any tolerance of the course; x87 long double (the gradient checks'
-// reference losses) is not affected. Call it on any other thread that trains (no-op elsewhere).
+// reference losses) is not affected. Call it on any other thread that trains. On CPUs other than
+// x86 and arm64 it does nothing (subnormals then keep their slow path, and results stay exact).
 void flush_subnormals();
 
 namespace detail {
