@@ -16,6 +16,7 @@
 // descheduled worker) and the governor (the program gets no more than about one core).
 #include "course/parallel.hpp"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -87,21 +88,23 @@ thread_local bool t_inside_block = false;
 // 2, its threads mostly wait for each other, and the scheduler's per-CPU shares of the program
 // follow its threads with a lag: measured beside two busy loops, the program ran 2 threads at
 // 0.5 of a core where 1 thread got 0.65 (epoch 1.3x slower). So a program that cannot get more
-// than about one core runs best on one thread. The governor measures that, in windows of about
-// kWindow of wall time:
-//   * In the pool, a window is "contended" when the program got less than kMoreThanOne core
-//     (its process CPU time over the wall time) AND the calling thread less than kOwnCore of its
-//     own (so a program that is mostly serial on an idle machine is not mistaken for one that
-//     waits for cores). A contended window sends every job to the caller alone ("solo").
-//   * Solo lasts `solo_for` (kAloneMin at first, doubling up to kAloneMax while it repeats), then
-//     one window in the pool probes the machine again; if that window is not contended, the pool
-//     stays and solo_for starts again from kAloneMin.
+// than about one core runs best on one thread. The governor measures that:
+//   * In the pool, per window of kWindow of wall time: the window is "contended" when the program
+//     got less than kMoreThanOne core (process CPU time over wall time) AND the calling thread
+//     less than kOwnCore (so a mostly serial program on an idle machine is not mistaken for one
+//     that waits for cores). A contended window sends every job to the caller alone ("solo").
+//   * Solo lasts at least `solo_for` (kAloneMin, doubling up to kAloneMax each time the pool is
+//     found contended again right after a return). After that the pool is tried again only when
+//     the machine has a core's worth of idle time to give (at least kIdleCores of CPU time idle
+//     per second, from /proc/stat, over kIdleWindow): waking the worker to find out costs the
+//     program its CPU share for a while after, so without idle cores it stays solo. Where
+//     /proc/stat cannot be read, the pool is tried again every solo_for.
 // An idle machine never leaves the pool. Only the speed depends on this: the blocks and their
 // order (so every number) are the same in either mode. COURSE_PARALLEL=pool turns it off;
 // COURSE_PARALLEL_STATS=1 prints its counts at exit.
 constexpr Clock::duration kWindow = std::chrono::milliseconds(60), kAloneMin = std::chrono::milliseconds(250),
-                          kAloneMax = std::chrono::seconds(4);
-constexpr double kMoreThanOne = 1.2, kOwnCore = 0.8;
+                          kAloneMax = std::chrono::seconds(4), kIdleWindow = std::chrono::milliseconds(200);
+constexpr double kMoreThanOne = 1.2, kOwnCore = 0.8, kIdleCores = 0.5;
 
 double cpu_seconds(clockid_t clock) {
   timespec t{};
@@ -109,21 +112,61 @@ double cpu_seconds(clockid_t clock) {
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
+// Seconds all CPUs of the machine spent idle (idle + iowait of /proc/stat's "cpu" line), or -1.
+double machine_idle_seconds() {
+  static const long hz = sysconf(_SC_CLK_TCK);
+  const int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || hz <= 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  char buf[512];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 5 || std::string_view(buf, 4) != "cpu ") return -1;
+  buf[n] = 0;
+  char* q = buf + 4;
+  unsigned long long field[5] = {};  // user nice system idle iowait
+  for (auto& f : field) {
+    char* end = nullptr;
+    f = std::strtoull(q, &end, 10);
+    if (end == q) return -1;
+    q = end;
+  }
+  return double(field[3] + field[4]) / double(hz);
+}
+
 struct Governor {
   bool enabled = true;
   bool solo = false;
   bool started = false;
-  Clock::time_point window_start{}, solo_until{};
-  double window_process_cpu = 0, window_thread_cpu = 0;
+  Clock::time_point window_start{}, solo_until{}, idle_since{};
+  double window_process_cpu = 0, window_thread_cpu = 0, idle_base = -1;
   std::thread::id window_thread{};
   Clock::duration solo_for = kAloneMin;
-  long windows = 0, contended = 0, switches = 0, jobs = 0, solo_jobs = 0;
+  bool just_returned = false;  // the pool window after a return from solo
+  long windows = 0, contended = 0, returns = 0, jobs = 0, solo_jobs = 0;
 
   void begin_window(Clock::time_point now) {
     window_start = now;
     window_process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     window_thread_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
     window_thread = std::this_thread::get_id();
+  }
+
+  // In solo mode, past solo_until: true when the pool should be tried again.
+  bool machine_has_idle_core(Clock::time_point now) {
+    if (idle_base < 0) {
+      idle_base = machine_idle_seconds();
+      idle_since = now;
+      return idle_base < 0;  // no /proc/stat: try the pool every solo_for
+    }
+    if (now - idle_since < kIdleWindow) return false;
+    const double idle = machine_idle_seconds();
+    const double cores = (idle - idle_base) / std::chrono::duration<double>(now - idle_since).count();
+    idle_base = idle;
+    idle_since = now;
+    return idle < 0 || cores >= kIdleCores;
   }
 
   // Called by the thread that holds the pool, before each job: true if the job runs solo.
@@ -135,8 +178,10 @@ struct Governor {
       started = true;
       begin_window(now);
     } else if (solo) {
-      if (now >= solo_until) {
-        solo = false;  // probe: the next window runs in the pool
+      if (now >= solo_until && machine_has_idle_core(now)) {
+        solo = false;  // the next window runs in the pool
+        just_returned = true;
+        ++returns;
         begin_window(now);
       }
     } else if (window_thread != std::this_thread::get_id() || now - window_start > 8 * kWindow) {
@@ -148,13 +193,14 @@ struct Governor {
       ++windows;
       if (process < kMoreThanOne && own < kOwnCore) {
         ++contended;
-        ++switches;
         solo = true;
+        solo_for = just_returned ? std::min(2 * solo_for, kAloneMax) : kAloneMin;
         solo_until = now + solo_for;
-        solo_for = std::min(2 * solo_for, kAloneMax);
+        idle_base = -1;
       } else {
         solo_for = kAloneMin;
       }
+      just_returned = false;
       begin_window(now);
     }
     solo_jobs += solo;
@@ -209,8 +255,8 @@ void print_stats() {
   Pool& p = pool();
   const std::unique_lock<std::mutex> lock(p.caller_mutex, std::try_to_lock);  // exit may come from inside a job
   const Governor& g = p.governor;
-  std::fprintf(stderr, "course::parallel: %ld jobs, %ld on the caller alone by the governor (%s), %ld windows measured, %ld contended, %ld stalls\n",
-               g.jobs, g.solo_jobs, g.enabled ? "on" : "off", g.windows, g.contended, p.stalls);
+  std::fprintf(stderr, "course::parallel: %ld jobs, %ld on the caller alone by the governor (%s), %ld windows measured, %ld contended, %ld returns to the pool, %ld stalls\n",
+               g.jobs, g.solo_jobs, g.enabled ? "on" : "off", g.windows, g.contended, g.returns, p.stalls);
 }
 
 // The next unclaimed block of generation g, or -1 when there is none (or g is over).
