@@ -91,8 +91,11 @@ thread_local bool t_inside_block = false;
 // than about one core runs best on one thread. The governor measures that:
 //   * In the pool, per window of kWindow of wall time: the window is "contended" when the program
 //     got less than kMoreThanOne core (process CPU time over wall time) AND the calling thread
-//     less than kOwnCore (so a mostly serial program on an idle machine is not mistaken for one
-//     that waits for cores). A contended window sends every job to the caller alone ("solo").
+//     spent at least kWaited of the window runnable but waiting for a CPU (the kernel's run-queue
+//     wait, /proc/thread-self/schedstat), so a program that is mostly serial, or waits for a pipe
+//     to gnuplot, on an idle machine is not mistaken for one that waits for cores. (Without
+//     schedstat: the calling thread got less than kOwnCore of a core.) A contended window sends
+//     every job to the caller alone ("solo").
 //   * Solo lasts at least `solo_for` (kAloneMin, doubling up to kAloneMax each time the pool is
 //     found contended again right after a return). After that the pool is tried again only when
 //     the machine has a core's worth of idle time to give (at least kIdleCores of CPU time idle
@@ -104,7 +107,7 @@ thread_local bool t_inside_block = false;
 // COURSE_PARALLEL_STATS=1 prints its counts at exit.
 constexpr Clock::duration kWindow = std::chrono::milliseconds(60), kAloneMin = std::chrono::milliseconds(250),
                           kAloneMax = std::chrono::seconds(4), kIdleWindow = std::chrono::milliseconds(200);
-constexpr double kMoreThanOne = 1.2, kOwnCore = 0.8, kIdleCores = 0.5;
+constexpr double kMoreThanOne = 1.2, kWaited = 0.15, kOwnCore = 0.8, kIdleCores = 0.5;
 
 double cpu_seconds(clockid_t clock) {
   timespec t{};
@@ -136,12 +139,29 @@ double machine_idle_seconds() {
   return double(field[3] + field[4]) / double(hz);
 }
 
+// Seconds the calling thread has spent runnable but waiting for a CPU, or -1 (no schedstat).
+double thread_wait_seconds() {
+  const int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char* end = nullptr;
+  std::strtoull(buf, &end, 10);  // time on a CPU (ns)
+  if (end == buf) return -1;
+  char* q = end;
+  const unsigned long long wait = std::strtoull(q, &end, 10);  // time waiting on a run queue (ns)
+  return end == q ? -1 : 1e-9 * double(wait);
+}
+
 struct Governor {
   bool enabled = true;
   bool solo = false;
   bool started = false;
   Clock::time_point window_start{}, solo_until{}, idle_since{};
-  double window_process_cpu = 0, window_thread_cpu = 0, idle_base = -1;
+  double window_process_cpu = 0, window_thread_cpu = 0, window_thread_wait = -1, idle_base = -1;
   std::thread::id window_thread{};
   Clock::duration solo_for = kAloneMin;
   bool just_returned = false;  // the pool window after a return from solo
@@ -151,6 +171,7 @@ struct Governor {
     window_start = now;
     window_process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     window_thread_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    window_thread_wait = thread_wait_seconds();
     window_thread = std::this_thread::get_id();
   }
 
@@ -189,9 +210,12 @@ struct Governor {
     } else if (now - window_start >= kWindow) {
       const double wall = std::chrono::duration<double>(now - window_start).count();
       const double process = (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - window_process_cpu) / wall;
-      const double own = (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - window_thread_cpu) / wall;
+      const double wait = thread_wait_seconds();
+      const bool starved = window_thread_wait >= 0 && wait >= 0
+                               ? (wait - window_thread_wait) / wall >= kWaited
+                               : (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - window_thread_cpu) / wall < kOwnCore;
       ++windows;
-      if (process < kMoreThanOne && own < kOwnCore) {
+      if (process < kMoreThanOne && starved) {
         ++contended;
         solo = true;
         solo_for = just_returned ? std::min(2 * solo_for, kAloneMax) : kAloneMin;

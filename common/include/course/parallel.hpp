@@ -21,8 +21,10 @@
 // When the program cannot get more than about one core (Linux shares CPU time between sessions
 // and cgroups, not threads: beside a busy program of another session, 2 threads get the CPU time
 // of 1 and spend part of it waiting for each other), a governor in parallel.cpp measures that
-// (the process's CPU time and the calling thread's, per window of 60 ms) and runs the jobs on the
-// caller alone, re-checking the pool after 0.25 s, then up to every 4 s. Which thread runs a block
+// (per window of 60 ms: the process's CPU time, and how long the calling thread waited for a CPU
+// while runnable) and runs the jobs on the caller alone; it tries the pool again once the machine
+// has a core's worth of idle time (after 0.25 s at the earliest, doubling to 4 s while the pool
+// keeps losing its cores right after a return). Which thread runs a block
 // never changes a number. COURSE_PARALLEL=pool turns the governor off, COURSE_PARALLEL_STATS=1
 // prints at exit how many jobs it ran alone (both for measuring; bench/README.md).
 #pragma once
