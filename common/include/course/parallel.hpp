@@ -24,9 +24,9 @@
 // (per window of 60 ms: the process's CPU time, and how long the calling thread waited for a CPU
 // while runnable) and runs the jobs on the caller alone; it tries the pool again once the machine
 // has a core's worth of idle time (after 0.25 s at the earliest, doubling to 4 s while the pool
-// keeps losing its cores right after a return). Which thread runs a block
-// never changes a number. COURSE_PARALLEL=pool turns the governor off, COURSE_PARALLEL_STATS=1
-// prints at exit how many jobs it ran alone (both for measuring; bench/README.md).
+// keeps losing its cores right after a return). Which thread runs a block never changes a
+// number. COURSE_PARALLEL=pool turns the governor off, COURSE_PARALLEL_STATS=1 prints at exit how
+// many jobs it ran alone (both for measuring; bench/README.md).
 #pragma once
 
 #include <omp.h>
@@ -54,7 +54,8 @@ void set_threads(int n);
 // epochs slowed from 1.1 s to 1.5 s (2 threads). A subnormal float is below 1.2e-38 (double:
 // 2.2e-308), far below any tolerance of the course; x87 long double (the gradient checks'
 // reference losses) is not affected. Call it on any other thread that trains. On CPUs other than
-// x86 and arm64 it does nothing (subnormals then keep their slow path, and results stay exact).
+// x86 and arm64 it does nothing: subnormals keep their slow path there, and since no thread
+// flushes, 1 and 2 threads still agree.
 void flush_subnormals();
 
 namespace detail {
